@@ -1,0 +1,79 @@
+"""``kexue ingest``: build or update the index from files, directories or the live site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from app.cli.index_cmd import index_info, print_info
+from app.index_store import IndexError_
+from app.settings import Settings
+
+
+def _print_report(report) -> None:
+    click.echo(f"files      {report.files} read, {len(report.skipped)} skipped")
+    click.echo("posts      " + ", ".join(f"{k}: {v}" for k, v in sorted(report.posts_by_source.items()))
+               + "  |  " + ", ".join(f"{k}: {v}" for k, v in sorted(report.posts_by_format.items())))
+    if report.rebuild_reason:
+        click.echo(f"full build: {report.rebuild_reason}")
+    click.echo(f"changes    {len(report.added)} new, {len(report.changed)} changed, "
+               f"{len(report.deleted)} deleted, {len(report.unchanged)} unchanged")
+    if report.wrote:
+        rate = report.chunks_embedded / report.timings["embed"] if report.timings.get("embed") else 0
+        click.echo(f"chunks     {report.chunks} in the index, {report.chunks_embedded} embedded "
+                   f"({report.tokens_embedded} tokens, {rate:.1f} chunks/s)")
+    else:
+        click.echo(f"index is up to date ({report.chunks} chunks); nothing written")
+    for path, reason in report.skipped:
+        click.echo(f"skipped    {path}: {reason}")
+    phases = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items())
+    click.echo(f"time       {report.seconds:.1f}s ({phases})")
+
+
+@click.command()
+@click.argument("sources", nargs=-1)
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Index directory (default: setting index_dir / KEXUE_INDEX).")
+@click.option("--full", is_flag=True, help="Re-embed everything instead of only new or changed posts.")
+@click.option("--index-kind", type=click.Choice(["flat", "hnsw"]),
+              help="FAISS index: exact inner product (flat, default) or HNSW for large corpora.")
+@click.option("--stats", is_flag=True, help="Only show what the current index holds, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --stats: print one JSON object.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.pass_obj
+def ingest(settings: Settings, sources: tuple[str, ...], index_dir: Path | None, full: bool,
+           index_kind: str | None, stats: bool, as_json: bool, no_progress: bool) -> None:
+    """Index SOURCES: directories or files of posts (Markdown with front matter, scraped pages, listing
+    excerpts, saved HTML pages; the format is detected per file) or a site URL such as https://kexue.fm,
+    which is crawled politely (robots.txt, 1 request/s, cached, resumable).
+
+    Without SOURCES the configured corpus is used (setting `corpus`, KEXUE_CORPUS). A re-run embeds only
+    new or changed posts and drops posts no longer in SOURCES; a new version is written beside the old one
+    and swapped in atomically, so an interrupted run leaves the previous index usable.
+    """
+    settings = settings.replace(index_dir=index_dir, index_kind=index_kind)
+    if stats:
+        try:
+            print_info(index_info(settings.index_dir), as_json)
+        except IndexError_ as exc:
+            raise click.ClickException(str(exc)) from None
+        return
+    if not sources:
+        sources = tuple(str(p) for p in settings.corpus)
+        if not sources:
+            raise click.ClickException("no SOURCES given and no default corpus found: pass directories or set "
+                                       "`corpus` in the config file or KEXUE_CORPUS")
+    from ingest.lock import IndexLocked
+    from ingest.pipeline import NothingIngested
+    from ingest.pipeline import ingest as run_ingest
+
+    try:
+        report = run_ingest(settings, sources, full=full, progress=not no_progress)
+    except NothingIngested as exc:
+        for path, reason in exc.report.skipped:
+            click.echo(f"skipped    {path}: {reason}")
+        raise click.ClickException(str(exc)) from None
+    except IndexLocked as exc:
+        raise click.ClickException(str(exc)) from None
+    _print_report(report)

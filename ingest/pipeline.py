@@ -1,0 +1,176 @@
+"""``kexue ingest``: read sources, diff against the current index, embed what changed, write a new version."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from llama_index.core.schema import TextNode
+from tqdm import tqdm
+
+from app import __version__
+from app.index_store import FORMAT_VERSION, IndexNotFound, load_index, read_manifest
+from app.settings import Settings
+from ingest.chunking import Chunker, ChunkerSettings, embed_text
+from ingest.index_writer import write_version
+from ingest.lock import IndexLock
+from ingest.post import Post
+from ingest.source_files import SourceFile, collect_posts
+
+
+class NothingIngested(Exception):
+    """No file could be turned into a post; ``report`` says what was skipped and why."""
+
+    def __init__(self, message: str, report: IngestReport):
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass
+class IngestReport:
+    index_dir: Path
+    sources: list[str]
+    files: int = 0
+    posts_by_source: Counter = field(default_factory=Counter)
+    posts_by_format: Counter = field(default_factory=Counter)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    rebuild_reason: str | None = None
+    chunks: int = 0
+    chunks_embedded: int = 0
+    tokens_embedded: int = 0
+    wrote: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.timings.values())
+
+
+def rebuild_reason(old: dict[str, Any], embedder: Any, chunker: ChunkerSettings, settings: Settings) -> str | None:
+    """Why the previous index cannot be extended (a full rebuild is needed), or None."""
+    if old.get("format_version") != FORMAT_VERSION:
+        return f"index format changed ({old.get('format_version')} -> {FORMAT_VERSION})"
+    if old["embedder"]["fingerprint"] != embedder.fingerprint:
+        return f"embedder changed ({old['embedder']['name']} -> {embedder.name})"
+    if old["chunker"] != chunker.as_dict():
+        return f"chunker settings changed ({old['chunker']} -> {chunker.as_dict()})"
+    wanted = {"kind": settings.index_kind, "hnsw_m": settings.hnsw_m}
+    if old["index"] != wanted:
+        return f"index settings changed ({old['index']} -> {wanted})"
+    return None
+
+
+def _sort_key(post: Post) -> tuple[str, str]:
+    return (post.date, post.post_id.zfill(8))
+
+
+def _manifest(posts: list[Post], origin: dict[str, SourceFile], counts: dict[str, int], embedder: Any,
+              chunker: ChunkerSettings, settings: Settings, report: IngestReport, dim: int) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "kexue_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "embedder": {"name": embedder.name, "fingerprint": embedder.fingerprint, "dim": embedder.dim,
+                     "max_tokens": embedder.max_tokens},
+        "chunker": chunker.as_dict(),
+        "index": {"kind": settings.index_kind, "hnsw_m": settings.hnsw_m},
+        "whitening": None,
+        "sources": report.sources,
+        "posts": {p.post_id: {"hash": p.content_hash, "title": p.title, "date": p.date, "url": p.url,
+                              "format": p.format, "source": origin[p.post_id].root,
+                              "file": origin[p.post_id].path, "excerpt": p.excerpt, "chunks": counts[p.post_id]}
+                  for p in posts},
+        "stats": {"posts": len(posts), "chunks": sum(counts.values()), "dim": dim,
+                  "by_source": dict(report.posts_by_source), "by_format": dict(report.posts_by_format)},
+        "skipped": [{"file": f, "reason": r} for f, r in report.skipped],
+    }
+
+
+def ingest(settings: Settings, sources: Sequence[str], *, full: bool = False, progress: bool = True,
+           embedder: Any = None) -> IngestReport:
+    """Bring the index at ``settings.index_dir`` in line with ``sources`` (paths or crawl URLs)."""
+    report = IngestReport(settings.index_dir, [str(s) for s in sources])
+    with IndexLock(settings.index_dir):
+        start = time.perf_counter()
+        posts, origin = collect_posts(settings, sources, report, progress=progress)
+        report.timings["load"] = time.perf_counter() - start
+        if not posts:
+            raise NothingIngested(f"nothing could be ingested from {', '.join(report.sources)} "
+                                  f"({report.files} files, {len(report.skipped)} skipped)", report)
+        start = time.perf_counter()
+        if embedder is None:
+            from app.models.embedder import load_embedder
+            embedder = load_embedder(settings)
+        chunker_settings = ChunkerSettings(settings.chunk_max_tokens, embedder.max_tokens, settings.chunk_min_chars)
+        try:
+            old = read_manifest(settings.index_dir)
+        except IndexNotFound:
+            old = None
+        report.rebuild_reason = "no index yet" if old is None else (
+            "--full requested" if full else rebuild_reason(old, embedder, chunker_settings, settings))
+        old_posts = {} if report.rebuild_reason else old["posts"]
+        posts.sort(key=_sort_key)
+        for post in posts:
+            before = old_posts.get(post.post_id)
+            bucket = report.added if before is None else (
+                report.unchanged if before["hash"] == post.content_hash else report.changed)
+            bucket.append(post.post_id)
+        report.deleted = sorted(set(old["posts"]) - set(origin)) if old else []
+        report.timings["plan"] = time.perf_counter() - start
+        if not (report.rebuild_reason or report.added or report.changed or report.deleted):
+            report.chunks = old["stats"]["chunks"]
+            return report
+        _build(settings, posts, origin, old_posts, report, embedder, chunker_settings, progress)
+        report.wrote = True
+    return report
+
+
+def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile], old_posts: dict[str, Any],
+           report: IngestReport, embedder: Any, chunker_settings: ChunkerSettings, progress: bool) -> None:
+    start = time.perf_counter()
+    reuse = set(report.unchanged)
+    previous = load_index(settings.index_dir, embedder.as_llama_index()) if reuse else None
+    old_rows = {node_id: row for row, node_id in enumerate(previous.row_ids)} if previous else {}
+    chunker = Chunker(embedder.count_tokens, chunker_settings)
+    nodes_of: dict[str, list[TextNode]] = {}
+    fresh: list[TextNode] = []
+    for post in tqdm(posts, desc="chunk", unit="post", disable=not progress, leave=False):
+        if post.post_id in reuse:
+            ids = [f"{post.post_id}#{i}" for i in range(old_posts[post.post_id]["chunks"])]
+            nodes_of[post.post_id] = [previous.docstore.get_node(i) for i in ids]
+        else:
+            nodes_of[post.post_id] = chunker.chunk(post)
+            fresh.extend(nodes_of[post.post_id])
+    report.timings["chunk"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    texts = [embed_text(n) for n in fresh]
+    report.tokens_embedded = int(sum(embedder.count_tokens(texts))) if texts else 0
+    with tqdm(total=len(texts), desc="embed", unit="chunk", disable=not progress) as bar:
+        bar.set_postfix(posts=len(posts) - len(reuse), tokens=report.tokens_embedded)
+        vectors = embedder.embed_passages(texts, progress=bar.update) if texts else None
+    fresh_rows = {n.node_id: i for i, n in enumerate(fresh)}
+    report.timings["embed"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    nodes = [n for p in posts for n in nodes_of[p.post_id]]
+    old_raw = previous.raw_embeddings() if previous else None
+    raw = np.empty((len(nodes), embedder.dim), dtype="float32")
+    for i, node in enumerate(nodes):
+        raw[i] = vectors[fresh_rows[node.node_id]] if node.node_id in fresh_rows else old_raw[old_rows[node.node_id]]
+    report.chunks, report.chunks_embedded = len(nodes), len(fresh)
+    counts = {pid: len(ns) for pid, ns in nodes_of.items()}
+    manifest = _manifest(posts, origin, counts, embedder, chunker_settings, settings, report, embedder.dim)
+    write_version(settings.index_dir, nodes, raw, raw, manifest, embedder.as_llama_index(),
+                  settings.index_kind, settings.hnsw_m)
+    report.timings["write"] = time.perf_counter() - start

@@ -1,0 +1,69 @@
+"""Shared fixtures: the real corpus from ../shared/corpus and the real (prepared) embedder."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def corpus_path(*parts: str) -> Path:
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"test data missing: {path} (the tests read ../shared/corpus beside the project)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_posts():
+    """Every post of the three corpus folders, loaded and merged as ingest does (bad files skipped)."""
+    from ingest.post import SourceError
+    from ingest.sources import iter_source_files, load_file, merge_posts
+
+    posts = []
+    for path in iter_source_files([corpus_path(name) for name in ("kexue-pages", "kexue-md", "seeds")]):
+        with contextlib.suppress(SourceError):
+            posts.extend(load_file(path, max_bytes=5 * 2**20))
+    return merge_posts(posts)
+
+
+@pytest.fixture(scope="session")
+def model_settings() -> Settings:
+    """Settings whose cache holds the prepared models (the user cache, or KEXUE_CACHE_DIR)."""
+    cache = os.environ.get("KEXUE_CACHE_DIR")
+    return Settings(cache_dir=Path(cache)) if cache else Settings()
+
+
+@pytest.fixture(scope="session")
+def embedder(model_settings: Settings):
+    from app.models.embedder import load_embedder
+
+    return load_embedder(model_settings)
+
+
+@pytest.fixture()
+def settings(model_settings: Settings, tmp_path: Path) -> Settings:
+    """Model cache shared, index in a fresh temporary directory."""
+    return model_settings.replace(index_dir=tmp_path / "index")
+
+
+@pytest.fixture()
+def md_subset(tmp_path: Path):
+    """Copy named Markdown posts of the corpus into a temporary source directory."""
+
+    def make(*ids: str, name: str = "posts") -> Path:
+        folder = tmp_path / name
+        folder.mkdir(exist_ok=True)
+        for post_id in ids:
+            shutil.copy(corpus_path("kexue-md", f"{post_id}.md"), folder / f"{post_id}.md")
+        return folder
+
+    return make

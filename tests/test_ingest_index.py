@@ -1,0 +1,135 @@
+"""Ingest into a FAISS index: incremental updates, atomic versions, the lock, and bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.index_store import CURRENT, VERSIONS, current_version, load_index, read_manifest
+from ingest.index_writer import TMP_PREFIX
+from ingest.lock import IndexLock, IndexLocked
+from ingest.pipeline import NothingIngested, ingest
+from tests.conftest import corpus_path
+
+
+def _search_titles(settings, embedder, query: str, k: int = 3) -> list[str]:
+    index = load_index(settings.index_dir, embedder.as_llama_index())
+    return [node.metadata["title"] for node, _ in index.search(embedder.embed_queries([query])[0], k)]
+
+
+def _kexue(*args: str, env_index: Path) -> subprocess.Popen:
+    env = {**os.environ, "KEXUE_INDEX": str(env_index)}
+    return subprocess.Popen([sys.executable, "-m", "app", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_incremental_ingest_adds_changes_and_deletes(settings, embedder, md_subset):
+    folder = md_subset("7980", "10007", "1019", "104")
+    first = ingest(settings, [str(folder)], progress=False, embedder=embedder)
+    assert first.wrote and first.rebuild_reason == "no index yet"
+    assert sorted(first.added) == sorted(["7980", "10007", "1019", "104"])
+    manifest = read_manifest(settings.index_dir)
+    assert manifest["stats"]["posts"] == 4 and manifest["embedder"]["fingerprint"] == embedder.fingerprint
+    assert "SimSiam" in _search_titles(settings, embedder, "SimSiam为什么不退化")[0]
+
+    noop = ingest(settings, [str(folder)], progress=False, embedder=embedder)
+    assert not noop.wrote and noop.chunks_embedded == 0 and len(noop.unchanged) == 4
+
+    (folder / "104.md").unlink()
+    shutil.copy(corpus_path("kexue-md", "10240.md"), folder / "10240.md")
+    changed = folder / "1019.md"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\n## 追加\n量子纠缠的独角兽实验表明了一切。\n",
+                       encoding="utf-8")
+    second = ingest(settings, [str(folder)], progress=False, embedder=embedder)
+    assert second.added == ["10240"] and second.changed == ["1019"] and second.deleted == ["104"]
+    assert sorted(second.unchanged) == ["10007", "7980"]
+    reused = second.chunks - second.chunks_embedded
+    assert reused == first.chunks - manifest["posts"]["104"]["chunks"] - manifest["posts"]["1019"]["chunks"]
+    after = read_manifest(settings.index_dir)
+    assert set(after["posts"]) == {"7980", "10007", "1019", "10240"}
+    index = load_index(settings.index_dir, embedder.as_llama_index())
+    texts = [index.docstore.get_node(i).text for i in index.row_ids]
+    assert any("独角兽实验" in t for t in texts)
+    assert index.faiss.ntotal == len(index.row_ids) == second.chunks
+    assert "SimSiam" in _search_titles(settings, embedder, "SimSiam为什么不退化")[0]
+
+
+def test_changed_chunker_setting_forces_full_rebuild(settings, embedder, md_subset):
+    folder = md_subset("7980", "104")
+    ingest(settings, [str(folder)], progress=False, embedder=embedder)
+    report = ingest(settings.replace(chunk_max_tokens=300), [str(folder)], progress=False, embedder=embedder)
+    assert report.wrote and "chunker settings changed" in report.rebuild_reason
+    assert report.chunks_embedded == report.chunks
+
+
+def test_kill_9_during_ingest_leaves_previous_index(settings, embedder, md_subset, tmp_path):
+    small = md_subset("104", name="small")
+    ingest(settings, [str(small)], progress=False, embedder=embedder)
+    before = current_version(settings.index_dir)
+    big = corpus_path("kexue-md")
+    proc = _kexue("ingest", str(big), env_index=settings.index_dir)
+    deadline = time.time() + 120
+    line = ""
+    while time.time() < deadline and "embed" not in line:
+        line = proc.stderr.readline() if proc.poll() is None else "exited"
+    assert "embed" in line, "ingest never reached the embedding phase"
+    time.sleep(2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert current_version(settings.index_dir) == before
+    manifest = read_manifest(settings.index_dir)
+    assert set(manifest["posts"]) == {"104"}
+    index = load_index(settings.index_dir, embedder.as_llama_index())
+    assert index.faiss.ntotal == manifest["stats"]["chunks"]
+    leftovers = [p for p in (settings.index_dir / VERSIONS).iterdir() if p.name.startswith(TMP_PREFIX)]
+    ingest(settings, [str(small)], full=True, progress=False, embedder=embedder)
+    remaining = [p.name for p in (settings.index_dir / VERSIONS).iterdir()]
+    assert not [n for n in remaining if n.startswith(TMP_PREFIX)], (leftovers, remaining)
+
+
+def test_concurrent_ingest_is_refused(settings, md_subset):
+    folder = md_subset("104")
+    with IndexLock(settings.index_dir):
+        with pytest.raises(IndexLocked, match="another ingest"):
+            ingest(settings, [str(folder)], progress=False)
+        proc = _kexue("ingest", str(folder), env_index=settings.index_dir)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "another ingest" in err and "Traceback" not in err
+    assert not (settings.index_dir / CURRENT).exists()
+
+
+def test_bad_files_are_reported_and_skipped(settings, embedder, md_subset):
+    folder = md_subset("104")
+    (folder / "binary.md").write_bytes(bytes(range(256)) * 10)
+    (folder / "empty.md").write_text("", encoding="utf-8")
+    (folder / "gbk.md").write_bytes("---\ntitle: 测试\n---\n\n中文内容，用GB18030编码。\n".encode("gb18030"))
+    (folder / "broken.md").write_text("---\ntitle: [unclosed\ndate: 2020-01-01\n---\n\n正文\n", encoding="utf-8")
+    (folder / "huge.md").write_text("---\ntitle: 大\n---\n\n" + "很" * (6 * 2**20 // 3), encoding="utf-8")
+    os.symlink(folder / "missing-target.md", folder / "dangling.md")
+    report = ingest(settings, [str(folder)], progress=False, embedder=embedder)
+    reasons = {Path(path).name: reason for path, reason in report.skipped}
+    assert set(reasons) == {"binary.md", "empty.md", "gbk.md", "broken.md", "huge.md", "dangling.md"}
+    assert all(reason and "\n" not in reason for reason in reasons.values())
+    assert report.added == ["104"] and report.wrote
+    stored = read_manifest(settings.index_dir)["skipped"]
+    assert {Path(s["file"]).name for s in stored} == set(reasons)
+
+
+def test_nothing_ingestible_fails_with_clear_message(settings, tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "empty.md").write_text("", encoding="utf-8")
+    with pytest.raises(NothingIngested, match="nothing could be ingested"):
+        ingest(settings, [str(folder)], progress=False)
+    proc = _kexue("ingest", str(folder), env_index=settings.index_dir)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "nothing could be ingested" in err and "empty.md" in out + err
+    assert "Traceback" not in err
