@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +104,9 @@ def _not_utf8_reason(data: bytes, exc: UnicodeDecodeError) -> str:
     return f"not UTF-8 (invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
 def decode(path: Path, data: bytes) -> str:
     """The bytes as text, or SourceError for empty, binary or non-UTF-8 content."""
     if not data.strip():
@@ -117,7 +119,7 @@ def decode(path: Path, data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SourceError(str(path), _not_utf8_reason(data, exc)) from None
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
+    controls = len(_CONTROL.findall(text))
     if controls > len(text) // 20:
         raise SourceError(str(path), "binary file (mostly control characters, not text)")
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -22,6 +22,7 @@ SEARCH_META_RE = re.compile(r"^By 苏剑林 \| (?P<date>\d{4}-\d{2}-\d{2}) \| \d
 MORE_RE = re.compile(r"^[ \t]*点击阅读全文\.*[ \t]*$", re.M)
 DAY_MONTH_RE = re.compile(r"\A\s*(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[ \t]*\n")
 CHROME_TAIL_RE = re.compile(r"(?:\n[ \t]*(?:最近评论|随机文章|热门标签|友情链接|智能搜索|内容速览)?[ \t]*)+\Z")
+_NON_WORD = re.compile(r"[\W_]+")
 TITLE_END_RE = re.compile(r"[。，,；;：:…．.]$")
 
 
@@ -34,7 +35,7 @@ def normalise(text: str) -> str:
     """Text reduced for matching: NFKC, links reduced to their text, only letters and digits, lower case."""
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", unicodedata.normalize("NFKC", text))
     text = re.sub(r"https?://\S+", "", text)
-    return "".join(ch for ch in text if ch.isalnum()).lower()
+    return _NON_WORD.sub("", text).lower()
 
 
 def synthetic_id(title: str, text: str) -> str:

@@ -27,13 +27,14 @@ def _merge_group(group: list[Post]) -> Post:
 
     Full posts win over excerpts; among full posts the cleanest format wins (Markdown, then HTML, then the
     scraped pages, which may have lost formulas to rendered text) unless another copy is clearly longer."""
+    lengths = {id(p): _length(p) for p in group} if len(group) > 1 else {id(group[0]): 0}
     full = [p for p in group if not p.excerpt] or group
-    best = max(full, key=lambda p: (FORMAT_RANK.get(p.format, 0), _length(p)))
-    longest = max(full, key=_length)
-    if _length(longest) > LONGER * _length(best):
+    best = max(full, key=lambda p: (FORMAT_RANK.get(p.format, 0), lengths[id(p)]))
+    longest = max(full, key=lambda p: lengths[id(p)])
+    if lengths[id(longest)] > LONGER * lengths[id(best)]:
         best = longest
-    ranked = [best] + sorted((p for p in group if p is not best), key=lambda p: (not p.excerpt, _length(p)),
-                             reverse=True)
+    ranked = [best] + sorted((p for p in group if p is not best),
+                             key=lambda p: (not p.excerpt, lengths[id(p)]), reverse=True)
     fill = {}
     for name in ("title", "date", "url", "category", "tags", "author"):
         if not getattr(best, name):
