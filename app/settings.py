@@ -58,6 +58,12 @@ class Settings:
     top_k: int = 5
     llm: str = "local"
     threads: int = 0
+    llm_timeout_s: float = 120.0
+    llm_max_tokens: int = 512
+    llm_temperature: float = 0.2
+    llm_context: int = 4096
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_model: str = ""
     origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def replace(self, **changes: Any) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -9,6 +10,19 @@ import click
 from app.cli.index_cmd import index_info, print_info
 from app.index_store import IndexError_
 from app.settings import Settings
+
+
+def report_dict(report) -> dict:
+    """The run report as plain JSON-able data."""
+    return {
+        "index": str(report.index_dir), "sources": report.sources, "files": report.files,
+        "posts_by_source": dict(report.posts_by_source), "posts_by_format": dict(report.posts_by_format),
+        "added": len(report.added), "changed": len(report.changed), "deleted": len(report.deleted),
+        "unchanged": len(report.unchanged), "rebuild_reason": report.rebuild_reason, "wrote": report.wrote,
+        "chunks": report.chunks, "chunks_embedded": report.chunks_embedded,
+        "tokens_embedded": report.tokens_embedded, "timings_s": report.timings, "seconds": report.seconds,
+        "skipped": [{"file": f, "reason": r} for f, r in report.skipped],
+    }
 
 
 def _print_report(report) -> None:
@@ -39,7 +53,7 @@ def _print_report(report) -> None:
 @click.option("--index-kind", type=click.Choice(["flat", "hnsw"]),
               help="FAISS index: exact inner product (flat, default) or HNSW for large corpora.")
 @click.option("--stats", is_flag=True, help="Only show what the current index holds, then exit.")
-@click.option("--json", "as_json", is_flag=True, help="With --stats: print one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report (or, with --stats, the index) as JSON.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.pass_obj
 def ingest(settings: Settings, sources: tuple[str, ...], index_dir: Path | None, full: bool,
@@ -76,4 +90,7 @@ def ingest(settings: Settings, sources: tuple[str, ...], index_dir: Path | None,
         raise click.ClickException(str(exc)) from None
     except IndexLocked as exc:
         raise click.ClickException(str(exc)) from None
-    _print_report(report)
+    if as_json:
+        click.echo(json.dumps(report_dict(report), ensure_ascii=False, indent=2))
+    else:
+        _print_report(report)

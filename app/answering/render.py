@@ -1,0 +1,21 @@
+"""Plain-text rendering of an answer for the terminal: the text, then its sources."""
+
+from __future__ import annotations
+
+from app.answering.types import Answer
+
+
+def sources_block(answer: Answer, show_all: bool = False) -> str:
+    """《title》, date, URL, section for each cited source (or every retrieved one with ``show_all``)."""
+    lines = []
+    if answer.citations:
+        lines.append("来源 Sources:" if answer.lang == "zh" else "Sources:")
+        for c in answer.citations:
+            section = f" · {c.section}" if c.section else ""
+            lines.append(f"  [{c.n}] 《{c.title}》 {c.date} {c.url}{section}")
+    if show_all:
+        lines.append("检索到的段落 Retrieved passages:" if answer.lang == "zh" else "Retrieved passages:")
+        for s in answer.sources:
+            preview = " ".join(s.text.split())[:160]
+            lines.append(f"  {s.rank}. 《{s.title}》 {s.date} score={s.score:.3f} {s.url}\n     {preview}")
+    return "\n".join(lines)

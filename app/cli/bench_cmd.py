@@ -1,0 +1,85 @@
+"""``kexue bench``: performance benchmarks (figures for BENCH.md; never assertions in tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+
+from app.index_store import current_version, dir_size
+from app.settings import Settings
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[dict, float, float]:
+    """Run ``kexue ARGS --json`` in a child process: (its JSON output, wall seconds, peak RSS in MB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "app", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise click.ClickException(f"`kexue {' '.join(args)}` failed (exit {os.waitstatus_to_exitcode(status)})")
+    return json.loads(out), wall, usage.ru_maxrss / 1024
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} " \
+           f"{platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+@click.group()
+def bench() -> None:
+    """Measure speed and memory; record the figures in BENCH.md."""
+
+
+@bench.command("ingest")
+@click.argument("sources", nargs=-1)
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
+              help="Build the benchmark index here and keep it (default: a temporary directory).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def bench_ingest(settings: Settings, sources: tuple[str, ...], keep: Path | None, as_json: bool) -> None:
+    """Full ingest of SOURCES (default: the configured corpus) into a fresh index, then a no-op re-ingest.
+
+    Reports posts/s, chunks/s, tokens/s, peak RSS and index size, and the no-op re-ingest time, each run
+    as a separate `kexue ingest` process so start-up and model loading are counted.
+    """
+    sources = sources or tuple(str(p) for p in settings.corpus)
+    workdir = keep or Path(tempfile.mkdtemp(prefix="kexue-bench-"))
+    if keep and keep.exists():
+        shutil.rmtree(keep)
+    env = {**os.environ, "KEXUE_INDEX": str(workdir), "KEXUE_CACHE_DIR": str(settings.cache_dir)}
+    try:
+        full, full_s, full_rss = run_measured(["ingest", "--no-progress", "--json", *sources], env)
+        noop, noop_s, noop_rss = run_measured(["ingest", "--no-progress", "--json", *sources], env)
+        size = dir_size(current_version(workdir))
+    finally:
+        if keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    embed_s = full["timings_s"].get("embed", 0.0)
+    result = {
+        "date": date.today().isoformat(), "machine": machine(), "sources": list(sources),
+        "posts": sum(full["posts_by_source"].values()), "chunks": full["chunks"], "tokens": full["tokens_embedded"],
+        "full_ingest_s": round(full_s, 1), "phases_s": {k: round(v, 1) for k, v in full["timings_s"].items()},
+        "posts_per_s": round(sum(full["posts_by_source"].values()) / full_s, 2),
+        "chunks_per_s": round(full["chunks"] / full_s, 2),
+        "embed_tokens_per_s": round(full["tokens_embedded"] / embed_s, 1) if embed_s else None,
+        "peak_rss_mb": round(full_rss), "index_size_mb": round(size / 1e6, 1),
+        "noop_reingest_s": round(noop_s, 1), "noop_wrote": noop["wrote"], "noop_peak_rss_mb": round(noop_rss),
+        "skipped_files": len(full["skipped"]),
+    }
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:<20} {value}")
