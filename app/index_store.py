@@ -10,6 +10,7 @@ Layout of an index directory::
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -77,14 +78,21 @@ class LoadedIndex:
         """Raw (un-whitened) passage embeddings, row i for node ``row_ids[i]``."""
         return np.load(self.path / RAW_EMBEDDINGS, mmap_mode="r")
 
+    @functools.cached_property
+    def bm25(self) -> Any:
+        """The version's BM25 index (loaded on first use)."""
+        from app.bm25 import BM25Index
+
+        return BM25Index.load(self.path)
+
+    def search_ids(self, query_vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Top-k (node id, inner-product score) for one query vector."""
+        scores, rows = self.faiss.search(np.asarray(query_vector, dtype="float32").reshape(1, -1), k)
+        return [(self.row_ids[row], float(score)) for row, score in zip(rows[0], scores[0], strict=True) if row >= 0]
+
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[Any, float]]:
         """Top-k (TextNode, inner-product score) for one query vector."""
-        scores, rows = self.faiss.search(np.asarray(query_vector, dtype="float32").reshape(1, -1), k)
-        hits = []
-        for row, score in zip(rows[0], scores[0], strict=True):
-            if row >= 0:
-                hits.append((self.docstore.get_node(self.row_ids[row]), float(score)))
-        return hits
+        return [(self.docstore.get_node(i), score) for i, score in self.search_ids(query_vector, k)]
 
 
 def load_index(index_dir: Path, embed_model: Any) -> LoadedIndex:

@@ -116,6 +116,8 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
             raise SettingsError(f"{path}: not valid TOML: {exc}") from None
         table = data.get("kexue", data)
         for key, value in table.items():
+            if isinstance(value, dict):
+                continue  # tables are sections for plugins, not settings of the application
             setattr(settings, key, _coerce(key, value, str(path)))
             settings.origins[key] = str(path)
     elif config_file is not None:

@@ -16,6 +16,7 @@ from llama_index.core import StorageContext, VectorStoreIndex
 from llama_index.core.schema import TextNode
 from llama_index.vector_stores.faiss import FaissVectorStore
 
+from app.bm25 import BM25Index
 from app.index_store import CURRENT, MANIFEST, RAW_EMBEDDINGS, VERSIONS, current_version
 
 TMP_PREFIX = ".tmp-"
@@ -74,8 +75,10 @@ def prune_versions(index_dir: Path, keep: int = 2) -> None:
 
 
 def write_version(index_dir: Path, nodes: list[TextNode], raw: np.ndarray, stored: np.ndarray,
-                  manifest: dict[str, Any], embed_model: Any, index_kind: str, hnsw_m: int) -> Path:
-    """Build a new version from nodes and their vectors (``stored`` goes into FAISS), then make it current."""
+                  tokens: dict[str, list[str]], manifest: dict[str, Any], embed_model: Any, index_kind: str,
+                  hnsw_m: int) -> Path:
+    """Build a new version from nodes, their vectors (``stored`` goes into FAISS) and their BM25 tokens,
+    then make it current."""
     root = index_dir / VERSIONS
     root.mkdir(parents=True, exist_ok=True)
     name = f"v{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
@@ -90,6 +93,8 @@ def write_version(index_dir: Path, nodes: list[TextNode], raw: np.ndarray, store
     for node in nodes:
         node.embedding = None
     context.persist(persist_dir=str(tmp))
+    node_ids = [n.node_id for n in nodes]
+    BM25Index.build([tokens[i] for i in node_ids], node_ids).save(tmp, tokens)
     np.save(tmp / RAW_EMBEDDINGS, np.ascontiguousarray(raw, dtype="float32"))
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     _fsync_tree(tmp)

@@ -15,6 +15,7 @@ from llama_index.core.schema import TextNode
 from tqdm import tqdm
 
 from app import __version__
+from app.bm25 import load_tokens, tokenize
 from app.index_store import FORMAT_VERSION, IndexNotFound, load_index, read_manifest
 from app.settings import Settings
 from ingest.chunking import Chunker, ChunkerSettings, embed_text
@@ -163,6 +164,11 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
     report.timings["embed"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    tokens = load_tokens(previous.path) if previous else {}
+    tokens.update({n.node_id: tokenize(text) for n, text in zip(fresh, texts, strict=True)})
+    report.timings["bm25"] = time.perf_counter() - start
+
+    start = time.perf_counter()
     nodes = [n for p in posts for n in nodes_of[p.post_id]]
     old_raw = previous.raw_embeddings() if previous else None
     raw = np.empty((len(nodes), embedder.dim), dtype="float32")
@@ -171,6 +177,6 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
     report.chunks, report.chunks_embedded = len(nodes), len(fresh)
     counts = {pid: len(ns) for pid, ns in nodes_of.items()}
     manifest = _manifest(posts, origin, counts, embedder, chunker_settings, settings, report, embedder.dim)
-    write_version(settings.index_dir, nodes, raw, raw, manifest, embedder.as_llama_index(),
+    write_version(settings.index_dir, nodes, raw, raw, tokens, manifest, embedder.as_llama_index(),
                   settings.index_kind, settings.hnsw_m)
     report.timings["write"] = time.perf_counter() - start

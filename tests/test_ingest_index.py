@@ -31,10 +31,10 @@ def _kexue(*args: str, env_index: Path) -> subprocess.Popen:
 
 
 def test_incremental_ingest_adds_changes_and_deletes(settings, embedder, md_subset):
-    folder = md_subset("7980", "10007", "1019", "104")
+    folder = md_subset("7980", "10007", "1253", "104")
     first = ingest(settings, [str(folder)], progress=False, embedder=embedder)
     assert first.wrote and first.rebuild_reason == "no index yet"
-    assert sorted(first.added) == sorted(["7980", "10007", "1019", "104"])
+    assert sorted(first.added) == sorted(["7980", "10007", "1253", "104"])
     manifest = read_manifest(settings.index_dir)
     assert manifest["stats"]["posts"] == 4 and manifest["embedder"]["fingerprint"] == embedder.fingerprint
     assert "SimSiam" in _search_titles(settings, embedder, "SimSiam为什么不退化")[0]
@@ -44,16 +44,16 @@ def test_incremental_ingest_adds_changes_and_deletes(settings, embedder, md_subs
 
     (folder / "104.md").unlink()
     shutil.copy(corpus_path("kexue-md", "10240.md"), folder / "10240.md")
-    changed = folder / "1019.md"
+    changed = folder / "1253.md"
     changed.write_text(changed.read_text(encoding="utf-8") + "\n\n## 追加\n量子纠缠的独角兽实验表明了一切。\n",
                        encoding="utf-8")
     second = ingest(settings, [str(folder)], progress=False, embedder=embedder)
-    assert second.added == ["10240"] and second.changed == ["1019"] and second.deleted == ["104"]
+    assert second.added == ["10240"] and second.changed == ["1253"] and second.deleted == ["104"]
     assert sorted(second.unchanged) == ["10007", "7980"]
     reused = second.chunks - second.chunks_embedded
-    assert reused == first.chunks - manifest["posts"]["104"]["chunks"] - manifest["posts"]["1019"]["chunks"]
+    assert reused == first.chunks - manifest["posts"]["104"]["chunks"] - manifest["posts"]["1253"]["chunks"]
     after = read_manifest(settings.index_dir)
-    assert set(after["posts"]) == {"7980", "10007", "1019", "10240"}
+    assert set(after["posts"]) == {"7980", "10007", "1253", "10240"}
     index = load_index(settings.index_dir, embedder.as_llama_index())
     texts = [index.docstore.get_node(i).text for i in index.row_ids]
     assert any("独角兽实验" in t for t in texts)

@@ -51,7 +51,8 @@ class Answerer:
         """Yield answer text pieces as they are produced, then the finished :class:`Answer`."""
         question = check_question(question)
         start = time.perf_counter()
-        sources, retrieve_ms = self.retriever.retrieve(question, k or self.settings.top_k)
+        retrieval = self.retriever.retrieve(question, k or self.settings.top_k)
+        sources, retrieve_ms = retrieval.sources, retrieval.ms
         generate_start = time.perf_counter()
         text = extractive.extract(question, sources)
         yield text

@@ -1,8 +1,9 @@
-"""Retrieve passages for a question from the index (dense search over FAISS), one post per slot."""
+"""Retrieve passages for a question: dense FAISS search and jieba BM25, fused by reciprocal rank, one post per slot."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +11,36 @@ from app.answering.types import Source
 from app.index_store import IndexError_, load_index, read_manifest
 from app.settings import Settings
 
+MODES = ("hybrid", "dense", "bm25")
+RRF_K = 60
+CANDIDATES = 60
+
 
 class EmbedderMismatch(IndexError_):
     pass
 
 
+@dataclass
+class Retrieval:
+    """Ranked sources plus what the refusal rule and the timings need."""
+
+    sources: list[Source]
+    ms: float
+    dense_top: float  # best raw cosine among dense hits (0 when dense search was not run)
+    bm25_top: float  # best BM25 score (0 when none)
+
+
+def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal rank fusion: each id scores the sum of 1 / (k + rank) over the rankings it appears in."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
 class Retriever:
-    """Embeds queries with the index's own embedder and searches its FAISS index."""
+    """Embeds queries with the index's own embedder and searches its FAISS and BM25 indexes."""
 
     def __init__(self, settings: Settings, embedder: Any = None):
         manifest = read_manifest(settings.index_dir)
@@ -29,25 +53,40 @@ class Retriever:
                 f"configured embedder is {embedder.name}: re-run `kexue ingest` or change the setting `embedder`")
         self.embedder = embedder
         self.index = load_index(settings.index_dir, embedder.as_llama_index())
+        self.index.bm25  # noqa: B018  (load now, not during the first question)
 
     @property
     def index_dir(self) -> Path:
         return self.index.path
 
-    def retrieve(self, query: str, k: int, per_post: int = 1) -> tuple[list[Source], float]:
-        """Top ``k`` passages, at most ``per_post`` from any one post; also the milliseconds it took."""
+    def retrieve(self, query: str, k: int, mode: str = "hybrid", per_post: int = 1) -> Retrieval:
+        """Top ``k`` passages, at most ``per_post`` from any one post."""
+        if mode not in MODES:
+            raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
         start = time.perf_counter()
-        vector = self.embedder.embed_queries([query])[0]
-        hits = self.index.search(vector, max(4 * k, 20))
-        taken: dict[str, int] = {}
+        rankings: list[list[str]] = []
+        dense_top = bm25_top = 0.0
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder.embed_queries([query])[0]
+            hits = self.index.search_ids(vector, CANDIDATES)
+            rankings.append([node_id for node_id, _ in hits])
+            dense_top = hits[0][1] if hits else 0.0
+        if mode in ("hybrid", "bm25"):
+            hits = self.index.bm25.search(query, CANDIDATES)
+            rankings.append([node_id for node_id, _ in hits])
+            bm25_top = hits[0][1] if hits else 0.0
+        fused = rrf(rankings)
         sources: list[Source] = []
-        for node, score in hits:
-            meta = node.metadata
-            if taken.get(meta["post_id"], 0) >= per_post:
+        taken: dict[str, int] = {}
+        for node_id in sorted(fused, key=fused.get, reverse=True):
+            post_id = node_id.rsplit("#", 1)[0]
+            if taken.get(post_id, 0) >= per_post:
                 continue
-            taken[meta["post_id"]] = taken.get(meta["post_id"], 0) + 1
+            taken[post_id] = taken.get(post_id, 0) + 1
+            node = self.index.docstore.get_node(node_id)
+            meta = node.metadata
             sources.append(Source(len(sources) + 1, meta["post_id"], meta["title"], meta["date"], meta["url"],
-                                  meta["section"], score, node.text, bool(meta.get("excerpt"))))
+                                  meta["section"], round(fused[node_id], 5), node.text, bool(meta.get("excerpt"))))
             if len(sources) == k:
                 break
-        return sources, (time.perf_counter() - start) * 1000
+        return Retrieval(sources, (time.perf_counter() - start) * 1000, dense_top, bm25_top)
