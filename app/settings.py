@@ -46,7 +46,7 @@ class Settings:
     cache_dir: Path = field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "kexue")
     embedder: str = DEFAULT_EMBEDDER
     embed_runtime: str = "onnx-int8"
-    embed_batch_tokens: int = 8192
+    embed_batch_tokens: int = 2048
     generator: str = DEFAULT_GENERATOR
     chunk_max_tokens: int = 400
     chunk_min_chars: int = 200

