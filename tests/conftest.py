@@ -67,3 +67,17 @@ def md_subset(tmp_path: Path):
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def corpus_index(model_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for an index of the whole corpus: $KEXUE_TEST_INDEX when set (used as it is), else built once
+    per session into a temporary directory (several minutes)."""
+    given = os.environ.get("KEXUE_TEST_INDEX")
+    if given:
+        return model_settings.replace(index_dir=Path(given))
+    from ingest.pipeline import ingest
+
+    settings = model_settings.replace(index_dir=tmp_path_factory.mktemp("corpus-index") / "index")
+    ingest(settings, [str(corpus_path(name)) for name in ("kexue-pages", "kexue-md", "seeds")], progress=False)
+    return settings

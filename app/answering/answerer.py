@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from app.answering import extractive
+from app.answering.citations import check_citations
 from app.answering.language import detect_language
-from app.answering.retriever import Retriever
-from app.answering.types import Answer, Citation, Source
+from app.answering.llm import ChatBackend, LLMUnavailable, load_backend
+from app.answering.prompt import REFUSAL, answer_messages, rewrite_messages, says_not_covered
+from app.answering.refusal import is_covered
+from app.answering.retriever import Retrieval, Retriever
+from app.answering.types import Answer
 from app.settings import Settings
 
 MAX_QUESTION_CHARS = 2000
+LLM_CHOICES = ("local", "openai", "extractive")
 
 
 class QuestionError(ValueError):
@@ -29,46 +33,102 @@ def check_question(question: str) -> str:
     return text
 
 
-def cited_numbers(text: str, sources: list[Source]) -> list[int]:
-    """Source numbers cited as [n] in the text, in order of first use, ignoring numbers never given."""
-    valid = {s.rank for s in sources}
-    seen: list[int] = []
-    for match in re.finditer(r"\[(\d+)\]", text):
-        n = int(match.group(1))
-        if n in valid and n not in seen:
-            seen.append(n)
-    return seen
-
-
 class Answerer:
     """Retrieval plus an answer backend; build once, then call :meth:`answer` or :meth:`stream`."""
 
     def __init__(self, settings: Settings, retriever: Retriever | None = None, embedder: Any = None):
         self.settings = settings
         self.retriever = retriever or Retriever(settings, embedder)
+        self._backends: dict[str, ChatBackend] = {}
 
-    def stream(self, question: str, k: int | None = None) -> Iterator[str | Answer]:
+    def backend(self, name: str) -> ChatBackend:
+        """The generation backend ``name``, loaded once; raises ``LLMUnavailable``."""
+        if name not in self._backends:
+            self._backends[name] = load_backend(self.settings, name)
+        return self._backends[name]
+
+    def _complete(self, llm: str, messages: list[dict], max_tokens: int) -> str:
+        return "".join(self.backend(llm).stream(messages, max_tokens=max_tokens, temperature=0.0))
+
+    def standalone_question(self, question: str, history: list[str] | None, llm: str) -> str:
+        """Rewrite a follow-up into a standalone question from the earlier user turns (by the LLM if one
+        can run, else by prefixing the last turn, which is enough for retrieval)."""
+        if not history:
+            return question
+        if llm != extractive.NAME:
+            try:
+                rewritten = self._complete(llm, rewrite_messages(history, question), 96).strip().strip("\"“”")
+                if 2 <= len(rewritten) <= 4 * len(question) + 200:
+                    return rewritten
+            except LLMUnavailable:
+                pass
+        return f"{history[-1]} {question}"
+
+    def stream(self, question: str, k: int | None = None, history: list[str] | None = None,
+               llm: str | None = None, mode: str = "hybrid") -> Iterator[str | Answer]:
         """Yield answer text pieces as they are produced, then the finished :class:`Answer`."""
         question = check_question(question)
+        llm = llm or self.settings.llm
+        if llm not in LLM_CHOICES:
+            raise QuestionError(f"unknown llm {llm!r}; choose one of {', '.join(LLM_CHOICES)}")
+        lang = detect_language(question)
         start = time.perf_counter()
-        retrieval = self.retriever.retrieve(question, k or self.settings.top_k)
-        sources, retrieve_ms = retrieval.sources, retrieval.ms
+        standalone = self.standalone_question(question, history, llm)
+        retrieval = self.retriever.retrieve(standalone, k or self.settings.top_k, mode=mode)
         generate_start = time.perf_counter()
+        timings: dict[str, float] = {"retrieve_ms": round(retrieval.ms, 1)}
+        notice, used, refused = "", llm, not is_covered(retrieval, lang, self.settings)
+        if refused:
+            text = REFUSAL[lang]
+            yield text
+        else:
+            text, used, notice = yield from self._generate(standalone, lang, retrieval, llm, timings)
+            refused = says_not_covered(text)
+        if refused:
+            text, citations = REFUSAL[lang], []
+        else:
+            checked = check_citations(text, retrieval.sources[: self.settings.prompt_sources])
+            text, citations = checked.text, checked.citations
+            if checked.attached:
+                notice = (notice + "; " if notice else "") + "the answer cited no source: its best-supported " \
+                                                              "source was attached"
+        now = time.perf_counter()
+        timings.update(generate_ms=round((now - generate_start) * 1000, 1), total_ms=round((now - start) * 1000, 1))
+        yield Answer(question, text, lang, refused, citations, retrieval.sources, timings, used, notice,
+                     extra={"standalone_question": standalone, "dense_top": retrieval.dense_top,
+                            "bm25_top": retrieval.bm25_top})
+
+    def _generate(self, question: str, lang: str, retrieval: Retrieval, llm: str,
+                  timings: dict[str, float]) -> Iterator[str]:
+        """Stream the generated answer; on ``LLMUnavailable`` fall back to the extractive one with a notice."""
+        sources = retrieval.sources[: self.settings.prompt_sources]
+        if llm != extractive.NAME:
+            pieces: list[str] = []
+            start = time.perf_counter()
+            try:
+                backend = self.backend(llm)
+                messages = answer_messages(question, lang, sources, self.settings.prompt_chars)
+                for piece in backend.stream(messages, max_tokens=self.settings.llm_max_tokens,
+                                            temperature=self.settings.llm_temperature):
+                    if not pieces:
+                        timings["first_token_ms"] = round((time.perf_counter() - start) * 1000, 1)
+                    pieces.append(piece)
+                    yield piece
+                return "".join(pieces), llm, ""
+            except LLMUnavailable as exc:
+                notice = f"{exc}: answered extractively instead"
+                if pieces:
+                    yield "\n\n"
+        else:
+            notice = "extractive answer: sentences quoted from the posts, no language model used"
         text = extractive.extract(question, sources)
         yield text
-        numbers = cited_numbers(text, sources)
-        by_rank = {s.rank: s for s in sources}
-        citations = [Citation(n, by_rank[n].post_id, by_rank[n].title, by_rank[n].date, by_rank[n].url,
-                              by_rank[n].section) for n in numbers]
-        now = time.perf_counter()
-        yield Answer(question, text, detect_language(question), False, citations, sources,
-                     {"retrieve_ms": round(retrieve_ms, 1), "generate_ms": round((now - generate_start) * 1000, 1),
-                      "total_ms": round((now - start) * 1000, 1)}, extractive.NAME,
-                     notice="extractive answer: quoted from the posts, no language model used")
+        return text, extractive.NAME, notice
 
-    def answer(self, question: str, k: int | None = None) -> Answer:
+    def answer(self, question: str, k: int | None = None, history: list[str] | None = None,
+               llm: str | None = None, mode: str = "hybrid") -> Answer:
         result = None
-        for item in self.stream(question, k):
+        for item in self.stream(question, k, history, llm, mode):
             result = item
         assert isinstance(result, Answer)
         return result

@@ -1,5 +1,5 @@
-"""The ``extractive`` backend: no LLM; the answer is the sentences of the best passages that best match the
-question, each with its citation number."""
+"""The ``extractive`` backend (no LLM: the answer is the best-matching sentences of the best passages, each
+cited) and the sentence scoring the prompt uses to pick each passage's most relevant window."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ingest.latex_spans import sentences
 
 NAME = "extractive"
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]+|[\u4e00-\u9fff]")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
 def _grams(text: str) -> set[str]:
@@ -19,21 +20,46 @@ def _grams(text: str) -> set[str]:
     return set(tokens) | bigrams
 
 
+def overlap(query: str, text: str) -> float:
+    """Share of the query's words and character bigrams that occur in ``text``."""
+    wanted = _grams(query)
+    return len(wanted & _grams(text)) / (len(wanted) or 1)
+
+
 def _clean(sentence: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", sentence)).strip()
+    return re.sub(r"\s+", " ", _LINK.sub(r"\1", sentence)).strip()
+
+
+def best_window(question: str, text: str, chars: int) -> str:
+    """The run of consecutive sentences, at most ``chars`` long, that shares most with the question."""
+    text = _clean(text) if len(text) > chars else text
+    if len(text) <= chars:
+        return text
+    parts = sentences(text) or [text]
+    scores = [overlap(question, p) for p in parts]
+    best, best_score = (0, 1), -1.0
+    for start in range(len(parts)):
+        length, score, end = 0, 0.0, start
+        while end < len(parts) and length + len(parts[end]) <= chars:
+            length += len(parts[end])
+            score += scores[end]
+            end += 1
+        if end > start and score > best_score:
+            best, best_score = (start, end), score
+    start, end = best
+    window = "".join(parts[start:end]) if end > start else parts[start][:chars]
+    return window.strip()
 
 
 def extract(question: str, sources: list[Source], max_sentences: int = 4, max_sources: int = 3) -> str:
     """Pick the sentences of the top sources that share most with the question, cite them as [n]."""
-    wanted = _grams(question)
     scored: list[tuple[float, int, int, str]] = []
     for source in sources[:max_sources]:
         for position, sentence in enumerate(sentences(source.text)):
             text = _clean(sentence)
             if len(text) < 8 or text.startswith(("#", "|", "```")):
                 continue
-            overlap = len(wanted & _grams(text)) / (len(wanted) or 1)
-            scored.append((overlap - 0.05 * (source.rank - 1), source.rank, position, text))
+            scored.append((overlap(question, text) - 0.05 * (source.rank - 1), source.rank, position, text))
     best = sorted(scored, reverse=True)[:max_sentences]
     best.sort(key=lambda item: (item[1], item[2]))
     return "\n".join(f"{text} [{rank}]" for _, rank, _, text in best)

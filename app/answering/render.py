@@ -8,6 +8,10 @@ from app.answering.types import Answer
 def sources_block(answer: Answer, show_all: bool = False) -> str:
     """《title》, date, URL, section for each cited source (or every retrieved one with ``show_all``)."""
     lines = []
+    if answer.refused and answer.sources:
+        lines.append("相关阅读（不是答案的出处）:" if answer.lang == "zh" else "Related reading (not sources):")
+        for s in answer.sources[:3]:
+            lines.append(f"  - 《{s.title}》 {s.date} {s.url}")
     if answer.citations:
         lines.append("来源 Sources:" if answer.lang == "zh" else "Sources:")
         for c in answer.citations:

@@ -15,11 +15,14 @@ from app.settings import Settings
 @click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Index directory (default: setting index_dir / KEXUE_INDEX).")
 @click.option("--k", "top_k", type=click.IntRange(1, 50), help="How many passages to retrieve (default 5).")
+@click.option("--llm", type=click.Choice(["local", "openai", "extractive"]),
+              help="Answer backend: the packaged local model (default), an OpenAI-compatible server, or no LLM.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (question, answer, citations, ...).")
 @click.option("--no-stream", is_flag=True, help="Print the answer when it is complete instead of as it comes.")
 @click.option("--show-sources", is_flag=True, help="Also list every retrieved passage with its score.")
 @click.pass_obj
-def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | None, as_json: bool,
+def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | None, llm: str | None,
+        as_json: bool,
         no_stream: bool, show_sources: bool) -> None:
     """Answer QUESTION from the blog, citing posts by title and date, e.g. ask "SimSiam为什么不退化"."""
     from app.answering import Answer, Answerer, QuestionError
@@ -32,7 +35,7 @@ def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | 
     try:
         check_question(question)
         answerer = Answerer(settings)
-        stream = answerer.stream(question)
+        stream = answerer.stream(question, llm=llm)
         result = None
         for piece in stream:
             if isinstance(piece, Answer):

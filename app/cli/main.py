@@ -15,7 +15,9 @@ from app.settings import SettingsError, load_settings
 COMMANDS = {
     "ask": "app.cli.ask_cmd:ask",
     "bench": "app.cli.bench_cmd:bench",
+    "chat": "app.cli.chat_cmd:chat",
     "config": "app.cli.config_cmd:config",
+    "eval": "app.cli.eval_cmd:eval_command",
     "index": "app.cli.index_cmd:index",
     "ingest": "app.cli.ingest_cmd:ingest",
     "models": "app.cli.models_cmd:models",
