@@ -18,8 +18,9 @@ from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.slow
 QUESTIONS = PROJECT / "eval" / "questions"
-# Measured on the full corpus (see the eval report); the floors sit a few points below.
-HIT5_FLOOR = {"hybrid": 0.85, "dense": 0.75, "bm25": 0.75}
+# Measured on the full corpus (700 posts, 2026-11-21): hit@5 hybrid 0.981, dense 0.981, bm25 0.969; floors a few
+# points below.
+HIT5_FLOOR = {"hybrid": 0.95, "dense": 0.95, "bm25": 0.93}
 
 
 @pytest.fixture(scope="module")

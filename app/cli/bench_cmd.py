@@ -83,3 +83,56 @@ def bench_ingest(settings: Settings, sources: tuple[str, ...], keep: Path | None
         return
     for key, value in result.items():
         click.echo(f"{key:<20} {value}")
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    import numpy as np
+
+    return {"p50": round(float(np.percentile(values, 50)), 1), "p95": round(float(np.percentile(values, 95)), 1)}
+
+
+@bench.command("query")
+@click.option("--questions", "questions_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path(__file__).resolve().parents[2] / "eval" / "questions" / "kexue.jsonl",
+              show_default=True, help="Question file (EVAL.md format) whose questions are the queries.")
+@click.option("--retrieval-queries", default=100, show_default=True, help="Queries timed per retrieval mode.")
+@click.option("--answers", default=5, show_default=True, help="Questions answered with the LLM (0: none).")
+@click.option("--llm", type=click.Choice(["local", "openai"]), default="local", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def bench_query(settings: Settings, questions_file: Path, retrieval_queries: int, answers: int, llm: str,
+                as_json: bool) -> None:
+    """Retrieval latency p50/p95 for dense, BM25 and fused search; time to first token and total answer
+    time with the LLM; peak RSS of this process."""
+    import resource
+
+    from app.answering import Answerer
+
+    questions = [json.loads(line)["question"] for line in questions_file.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    answerer = Answerer(settings)
+    result: dict = {"date": date.today().isoformat(), "machine": machine(), "index_chunks":
+                    answerer.retriever.index.faiss.ntotal, "retrieval_ms": {}}
+    for mode in ("dense", "bm25", "hybrid"):
+        answerer.retriever.retrieve(questions[0], settings.top_k, mode=mode)
+        times = [answerer.retriever.retrieve(q, settings.top_k, mode=mode).ms
+                 for q in questions[:retrieval_queries]]
+        result["retrieval_ms"][mode] = _percentiles(times)
+    if answers:
+        first, total, tokens = [], [], []
+        for question in questions[:answers]:
+            answer = answerer.answer(question, llm=llm)
+            if answer.llm != llm:
+                raise click.ClickException(f"the {llm} model did not answer: {answer.notice}")
+            if "first_token_ms" in answer.timings:
+                first.append(answer.timings["first_token_ms"])
+            total.append(answer.timings["total_ms"])
+            tokens.append(len(answer.answer))
+        result["answer"] = {"llm": llm, "questions": answers, "first_token_ms": _percentiles(first or [0]),
+                            "total_ms": _percentiles(total), "answer_chars_mean": round(sum(tokens) / len(tokens))}
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:<16} {value}")

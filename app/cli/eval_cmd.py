@@ -24,7 +24,7 @@ from app.settings import Settings
 @click.option("--judge", type=click.Choice(["openai", "local"]),
               help="LLM judge for key points (default: the n-gram matcher).")
 @click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True,
-              help="Posts retrieved per variant.")
+              help="Posts retrieved per variant (answers use the setting top_k).")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
 @click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Index directory (default: setting index_dir / KEXUE_INDEX).")
