@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.answering.extractive import overlap
 from app.answering.types import Source
 from app.index_store import IndexError_, load_index, read_manifest
 from app.settings import Settings
@@ -14,6 +15,7 @@ from app.settings import Settings
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60
 CANDIDATES = 60
+PASSAGE_CANDIDATES = 8
 
 
 class EmbedderMismatch(IndexError_):
@@ -76,17 +78,21 @@ class Retriever:
             rankings.append([node_id for node_id, _ in hits])
             bm25_top = hits[0][1] if hits else 0.0
         fused = rrf(rankings)
-        sources: list[Source] = []
-        taken: dict[str, int] = {}
+        by_post: dict[str, list[str]] = {}
         for node_id in sorted(fused, key=fused.get, reverse=True):
-            post_id = node_id.rsplit("#", 1)[0]
-            if taken.get(post_id, 0) >= per_post:
-                continue
-            taken[post_id] = taken.get(post_id, 0) + 1
-            node = self.index.docstore.get_node(node_id)
-            meta = node.metadata
-            sources.append(Source(len(sources) + 1, meta["post_id"], meta["title"], meta["date"], meta["url"],
-                                  meta["section"], round(fused[node_id], 5), node.text, bool(meta.get("excerpt"))))
-            if len(sources) == k:
-                break
-        return Retrieval(sources, (time.perf_counter() - start) * 1000, dense_top, bm25_top)
+            by_post.setdefault(node_id.rsplit("#", 1)[0], []).append(node_id)
+        sources: list[Source] = []
+        for node_ids in list(by_post.values())[:k]:
+            score = fused[node_ids[0]]
+            for node in self._passages(query, node_ids, per_post):
+                meta = node.metadata
+                sources.append(Source(len(sources) + 1, meta["post_id"], meta["title"], meta["date"], meta["url"],
+                                      meta["section"], round(score, 5), node.text, bool(meta.get("excerpt"))))
+        return Retrieval(sources[:k], (time.perf_counter() - start) * 1000, dense_top, bm25_top)
+
+    def _passages(self, query: str, node_ids: list[str], n: int) -> list[Any]:
+        """A post's ``n`` passages that best match the question's words (every chunk of a post carries its
+        title, so the fused rank alone says little about which of them holds the answer)."""
+        nodes = [self.index.docstore.get_node(i) for i in node_ids[:PASSAGE_CANDIDATES]]
+        ranked = sorted(enumerate(nodes), key=lambda item: (-overlap(query, item[1].text), item[0]))
+        return [node for _, node in ranked[:n]]
