@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,11 +14,12 @@ from app.answering.llm import ChatBackend, LLMUnavailable, load_backend
 from app.answering.prompt import REFUSAL, answer_messages, rewrite_messages, says_not_covered
 from app.answering.refusal import is_covered
 from app.answering.retriever import Retrieval, Retriever
-from app.answering.types import Answer
+from app.answering.types import Answer, Source
 from app.settings import Settings
 
 MAX_QUESTION_CHARS = 2000
 LLM_CHOICES = ("local", "openai", "extractive")
+CLOSE_SHARE = 0.5  # prompt only the posts whose fused score is at least this share of the best one
 
 
 class QuestionError(ValueError):
@@ -82,26 +84,38 @@ class Answerer:
             text = REFUSAL[lang]
             yield text
         else:
-            text, used, notice = yield from self._generate(standalone, lang, retrieval, llm, timings)
+            given = self.prompt_sources(standalone, retrieval)
+            text, used, notice = yield from self._generate(standalone, lang, given, llm, timings)
             refused = says_not_covered(text)
+        sources = retrieval.sources
         if refused:
             text, citations = REFUSAL[lang], []
         else:
-            checked = check_citations(text, retrieval.sources[: self.settings.prompt_sources])
+            others = [s for s in retrieval.sources if s.post_id not in {g.post_id for g in given}]
+            sources = given + [dataclasses.replace(s, rank=len(given) + i) for i, s in enumerate(others, start=1)]
+            checked = check_citations(text, given)
             text, citations = checked.text, checked.citations
             if checked.attached:
                 notice = (notice + "; " if notice else "") + "the answer cited no source: its best-supported " \
                                                               "source was attached"
         now = time.perf_counter()
         timings.update(generate_ms=round((now - generate_start) * 1000, 1), total_ms=round((now - start) * 1000, 1))
-        yield Answer(question, text, lang, refused, citations, retrieval.sources, timings, used, notice,
+        yield Answer(question, text, lang, refused, citations, sources, timings, used, notice,
                      extra={"standalone_question": standalone, "dense_top": retrieval.dense_top,
                             "bm25_top": retrieval.bm25_top})
 
-    def _generate(self, question: str, lang: str, retrieval: Retrieval, llm: str,
+    def prompt_sources(self, question: str, retrieval: Retrieval) -> list[Source]:
+        """The sources the answer is written from, numbered 1..n: the posts whose fused score is at least half
+        the best one; when the best post stands alone, its best-matching passages."""
+        ranked = retrieval.sources[: self.settings.prompt_sources]
+        close = [s for s in ranked if s.score >= CLOSE_SHARE * ranked[0].score]
+        if len(close) == 1:
+            close = self.retriever.post_passages(question, close[0], self.settings.prompt_sources - 1)
+        return [dataclasses.replace(s, rank=i) for i, s in enumerate(close, start=1)]
+
+    def _generate(self, question: str, lang: str, sources: list[Source], llm: str,
                   timings: dict[str, float]) -> Iterator[str]:
         """Stream the generated answer; on ``LLMUnavailable`` fall back to the extractive one with a notice."""
-        sources = retrieval.sources[: self.settings.prompt_sources]
         if llm != extractive.NAME:
             pieces: list[str] = []
             start = time.perf_counter()

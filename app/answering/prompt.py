@@ -8,13 +8,16 @@ from app.answering.types import Source
 SYSTEM = {
     "zh": ("你是“科学空间问答”助手，只依据下面编号的博客《科学空间》（苏剑林）文章片段回答问题。"
            "规则：1. 用中文回答，简洁准确，3到6句话；2. 每个事实后用[编号]标注出处，例如[1]，只能使用给出的编号；"
-           "3. 公式保持原样的LaTeX；4. 如果片段中没有答案，只回答“博客没有涉及这个问题。”，不要编造。"),
+           "3. 公式保持原样的LaTeX；4. 只有当片段与问题完全无关时，才只回答“博客没有涉及这个问题。”；不要编造。"),
     "en": ("You are the assistant of 科学空间问答. Answer only from the numbered excerpts of the blog 科学空间 "
            "(by 苏剑林) below. Rules: 1. answer in English, concisely, in 3 to 6 sentences; keep post titles in "
            "Chinese; 2. after each fact cite its excerpt as [n], e.g. [1], using only the given numbers; "
-           "3. keep formulas as LaTeX; 4. if the excerpts do not contain the answer, reply only "
+           "3. keep formulas as LaTeX; 4. only if the excerpts are entirely unrelated to the question, reply only "
            "\"The blog does not cover this question.\" and do not make anything up."),
 }
+CITE_REMINDER = {"zh": "请用中文回答，每句话末尾用方括号写出所依据片段的编号，如[1]。",
+                 "en": "Answer in English, ending each sentence with the number of its excerpt in brackets, "
+                       "like [1]."}
 REFUSAL = {"zh": "博客没有涉及这个问题。", "en": "The blog does not cover this question."}
 REFUSAL_MARKERS = ("没有涉及", "未涉及", "没有提到", "未提及", "无法回答", "does not cover", "doesn't cover",
                    "not covered", "do not contain", "don't contain", "does not contain", "no information")
@@ -37,7 +40,8 @@ def answer_messages(question: str, lang: str, sources: list[Source], chars: int)
     asked = "问题" if lang == "zh" else "Question"
     return [
         {"role": "system", "content": SYSTEM[lang]},
-        {"role": "user", "content": f"{label}:\n{source_block(sources, question, chars)}\n\n{asked}: {question}"},
+        {"role": "user", "content": f"{label}:\n{source_block(sources, question, chars)}\n\n{asked}: {question}\n"
+                                    f"{CITE_REMINDER[lang]}"},
     ]
 
 

@@ -90,9 +90,16 @@ class Retriever:
                                       meta["section"], round(score, 5), node.text, bool(meta.get("excerpt"))))
         return Retrieval(sources[:k], (time.perf_counter() - start) * 1000, dense_top, bm25_top)
 
+    def post_passages(self, query: str, source: Source, n: int) -> list[Source]:
+        """The ``n`` passages of the post behind ``source`` that best match the question, as sources."""
+        count = self.index.manifest["posts"][source.post_id]["chunks"]
+        nodes = self._passages(query, [f"{source.post_id}#{i}" for i in range(count)], n)
+        return [Source(source.rank, source.post_id, source.title, source.date, source.url, node.metadata["section"],
+                       source.score, node.text, source.excerpt) for node in nodes]
+
     def _passages(self, query: str, node_ids: list[str], n: int) -> list[Any]:
         """A post's ``n`` passages that best match the question's words (every chunk of a post carries its
         title, so the fused rank alone says little about which of them holds the answer)."""
-        nodes = [self.index.docstore.get_node(i) for i in node_ids[:PASSAGE_CANDIDATES]]
+        nodes = [self.index.docstore.get_node(i) for i in node_ids[: max(PASSAGE_CANDIDATES, n)]]
         ranked = sorted(enumerate(nodes), key=lambda item: (-overlap(query, item[1].text), item[0]))
         return [node for _, node in ranked[:n]]
