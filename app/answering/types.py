@@ -44,8 +44,10 @@ class Answer:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
+        """The object ``ask --json`` prints (the notice goes to stderr)."""
         data = asdict(self)
         data.pop("extra")
+        data.pop("notice")
         for source in data["sources"]:
             source.pop("excerpt")
         return data

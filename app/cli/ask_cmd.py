@@ -45,6 +45,8 @@ def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | 
     except (QuestionError, IndexError_, ModelError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
+        if result.notice:
+            click.echo(f"({result.notice})", err=True)
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
     if no_stream:

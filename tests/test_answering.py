@@ -1,0 +1,89 @@
+"""The answering API on the whole corpus: refusal, language, follow-ups, fallback and the --json schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from app.answering import Answerer
+from app.answering.language import detect_language
+from tests.conftest import PROJECT
+
+SIMSIAM = "7980"
+
+
+@pytest.fixture(scope="module")
+def answerer(corpus_index, embedder) -> Answerer:
+    return Answerer(corpus_index, embedder=embedder)
+
+
+def _questions(**wanted) -> list[dict]:
+    lines = (PROJECT / "eval" / "questions" / "kexue.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    return [r for r in rows if all(r.get(k) == v for k, v in wanted.items())]
+
+
+def test_uncovered_questions_are_refused_in_their_language(answerer):
+    unanswerable = _questions(answerable=False)
+    answers = [answerer.answer(q["question"], llm="extractive") for q in unanswerable]
+    refused = [a for a in answers if a.refused]
+    assert len(refused) >= 0.6 * len(unanswerable)
+    for answer in refused:
+        expected = "博客没有涉及这个问题。" if answer.lang == "zh" else "The blog does not cover this question."
+        assert answer.answer == expected and not answer.citations and answer.sources
+    answerable = _questions(answerable=True, lang="zh")[:40]
+    false_refusals = sum(answerer.answer(q["question"], llm="extractive").refused for q in answerable)
+    assert false_refusals <= 2
+
+
+def test_simsiam_answer_cites_the_post(answerer):
+    answer = answerer.answer("SimSiam为什么不退化", llm="local")
+    assert answer.llm == "local" and answer.lang == "zh" and not answer.refused
+    assert "stop_gradient" in answer.answer or "stop gradient" in answer.answer.lower()
+    assert "predictor" in answer.answer.lower()
+    cited = {c.post_id: c for c in answer.citations}
+    assert SIMSIAM in cited and cited[SIMSIAM].date == "2020-12-11"
+    assert cited[SIMSIAM].title == "从动力学角度看优化算法（六）：为什么SimSiam不退化？"
+    assert detect_language(answer.answer) == "zh"
+
+
+def test_english_question_gets_english_answer(answerer):
+    answer = answerer.answer("What is the core idea behind RoPE rotary position embedding?", llm="local")
+    assert answer.lang == "en" and not answer.refused
+    assert "8265" in [c.post_id for c in answer.citations]
+    assert detect_language(answer.answer) == "en"
+    assert answer.citations and all(c.title == s.title for c in answer.citations for s in answer.sources
+                                    if s.rank == c.n)
+
+
+def test_follow_up_is_rewritten_from_history(answerer):
+    answer = answerer.answer("那它和BYOL有什么区别？", history=["SimSiam为什么不退化？"], llm="local")
+    standalone = answer.extra["standalone_question"]
+    assert "SimSiam" in standalone and standalone != "那它和BYOL有什么区别？"
+    assert SIMSIAM in [s.post_id for s in answer.sources[:3]]
+
+
+def test_missing_model_falls_back_to_extractive_with_notice(corpus_index, embedder, tmp_path):
+    settings = corpus_index.replace(generator=str(tmp_path / "missing.gguf"))
+    answer = Answerer(settings, embedder=embedder).answer("SimSiam为什么不退化", llm="local")
+    assert answer.llm == "extractive" and "answered extractively" in answer.notice
+    assert "missing.gguf" in answer.notice
+    assert answer.citations and answer.citations[0].post_id == SIMSIAM
+
+
+def test_ask_json_follows_the_schema(corpus_index):
+    env = {**os.environ, "KEXUE_INDEX": str(corpus_index.index_dir)}
+    result = subprocess.run([sys.executable, "-m", "app", "ask", "SimSiam为什么不退化", "--json", "--llm",
+                             "extractive"], capture_output=True, text=True, env=env, cwd=PROJECT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"question", "answer", "lang", "refused", "citations", "sources", "timings", "llm"}
+    assert isinstance(data["answer"], str) and data["lang"] == "zh" and data["refused"] is False
+    assert set(data["citations"][0]) == {"n", "post_id", "title", "date", "url", "section"}
+    assert set(data["sources"][0]) == {"rank", "post_id", "title", "date", "url", "section", "score", "text"}
+    assert {"retrieve_ms", "generate_ms", "total_ms"} <= set(data["timings"])
+    assert data["citations"][0]["url"] == "https://kexue.fm/archives/7980"
