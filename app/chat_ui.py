@@ -45,5 +45,6 @@ def build_app(answerer: Answerer):
         yield from respond(answerer, message, history)
 
     return gr.ChatInterface(chat, title="科学空间问答", examples=EXAMPLES, cache_examples=False,
+                            analytics_enabled=False,
                             description="Ask the blog 科学空间 (kexue.fm, 苏剑林); answers cite posts by title "
                                         "and date.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,12 @@ COMMANDS = {
     "ingest": "app.cli.ingest_cmd:ingest",
     "models": "app.cli.models_cmd:models",
 }
+
+
+# Nothing in the default path may reach the network: models are local files, and no telemetry is sent.
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 class LazyGroup(click.Group):
