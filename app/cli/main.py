@@ -25,9 +25,8 @@ COMMANDS = {
 }
 
 
-# Nothing in the default path may reach the network: models are local files, and no telemetry is sent.
-for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
-    os.environ.setdefault(_var, "1")
+# The default models are local files; no telemetry is sent either (a hub model named by a user still loads).
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
