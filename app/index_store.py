@@ -45,11 +45,16 @@ def current_version(index_dir: Path) -> Path | None:
     return path if (path / MANIFEST).is_file() else None
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any]:
+def active_version(index_dir: Path) -> Path:
+    """The directory of the active version; ``IndexNotFound`` when there is none."""
     version = current_version(index_dir)
     if version is None:
         raise IndexNotFound(f"no index at {index_dir}: run `kexue ingest` first (or pass --index DIR)")
-    return json.loads((version / MANIFEST).read_text(encoding="utf-8"))
+    return version
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any]:
+    return json.loads((active_version(index_dir) / MANIFEST).read_text(encoding="utf-8"))
 
 
 def dir_size(path: Path) -> int:
@@ -101,9 +106,7 @@ def load_index(index_dir: Path, embed_model: Any) -> LoadedIndex:
     from llama_index.vector_stores.faiss import FaissVectorStore
 
     start = time.perf_counter()
-    version = current_version(index_dir)
-    if version is None:
-        raise IndexNotFound(f"no index at {index_dir}: run `kexue ingest` first (or pass --index DIR)")
+    version = active_version(index_dir)
     manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexError_(f"index at {index_dir} has format {manifest.get('format_version')}, this kexue reads "

@@ -76,7 +76,7 @@ def _sort_key(post: Post) -> tuple[str, str]:
 
 
 def _manifest(posts: list[Post], origin: dict[str, SourceFile], counts: dict[str, int], embedder: Any,
-              chunker: ChunkerSettings, settings: Settings, report: IngestReport, dim: int) -> dict[str, Any]:
+              chunker: ChunkerSettings, settings: Settings, report: IngestReport) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "kexue_version": __version__,
@@ -91,7 +91,7 @@ def _manifest(posts: list[Post], origin: dict[str, SourceFile], counts: dict[str
                               "format": p.format, "source": origin[p.post_id].root,
                               "file": origin[p.post_id].path, "excerpt": p.excerpt, "chunks": counts[p.post_id]}
                   for p in posts},
-        "stats": {"posts": len(posts), "chunks": sum(counts.values()), "dim": dim,
+        "stats": {"posts": len(posts), "chunks": sum(counts.values()), "dim": embedder.dim,
                   "by_source": dict(report.posts_by_source), "by_format": dict(report.posts_by_format)},
         "skipped": [{"file": f, "reason": r} for f, r in report.skipped],
     }
@@ -176,7 +176,7 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
         raw[i] = vectors[fresh_rows[node.node_id]] if node.node_id in fresh_rows else old_raw[old_rows[node.node_id]]
     report.chunks, report.chunks_embedded = len(nodes), len(fresh)
     counts = {pid: len(ns) for pid, ns in nodes_of.items()}
-    manifest = _manifest(posts, origin, counts, embedder, chunker_settings, settings, report, embedder.dim)
+    manifest = _manifest(posts, origin, counts, embedder, chunker_settings, settings, report)
     write_version(settings.index_dir, nodes, raw, raw, tokens, manifest, embedder.as_llama_index(),
                   settings.index_kind, settings.hnsw_m)
     report.timings["write"] = time.perf_counter() - start

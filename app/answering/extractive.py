@@ -3,6 +3,7 @@ cited) and the sentence scoring the prompt uses to pick each passage's most rele
 
 from __future__ import annotations
 
+import functools
 import re
 
 from app.answering.types import Source
@@ -13,11 +14,13 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]+|[\u4e00-\u9fff]")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
-def _grams(text: str) -> set[str]:
-    """Lower-cased English words plus Chinese character unigrams and bigrams."""
+@functools.lru_cache(maxsize=1024)
+def _grams(text: str) -> frozenset[str]:
+    """Lower-cased English words plus Chinese character unigrams and bigrams (cached: the same question is
+    compared with every sentence and passage)."""
     tokens = [t.lower() for t in _WORD.findall(text)]
     bigrams = {a + b for a, b in zip(tokens, tokens[1:], strict=False) if len(a) == len(b) == 1}
-    return set(tokens) | bigrams
+    return frozenset(tokens) | bigrams
 
 
 def overlap(query: str, text: str) -> float:

@@ -119,7 +119,7 @@ def bench_query(settings: Settings, questions_file: Path, retrieval_queries: int
                  for q in questions[:retrieval_queries]]
         result["retrieval_ms"][mode] = _percentiles(times)
     if answers:
-        first, total, tokens = [], [], []
+        first, total, lengths = [], [], []
         for question in questions[:answers]:
             answer = answerer.answer(question, llm=llm)
             if answer.llm != llm:
@@ -127,9 +127,9 @@ def bench_query(settings: Settings, questions_file: Path, retrieval_queries: int
             if "first_token_ms" in answer.timings:
                 first.append(answer.timings["first_token_ms"])
             total.append(answer.timings["total_ms"])
-            tokens.append(len(answer.answer))
+            lengths.append(len(answer.answer))
         result["answer"] = {"llm": llm, "questions": answers, "first_token_ms": _percentiles(first or [0]),
-                            "total_ms": _percentiles(total), "answer_chars_mean": round(sum(tokens) / len(tokens))}
+                            "total_ms": _percentiles(total), "answer_chars_mean": round(sum(lengths) / len(lengths))}
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
