@@ -69,6 +69,16 @@ class Settings:
     refuse_dense_zh: float = 0.900
     refuse_dense_en: float = 0.815
     refuse_bm25: float = 11.0
+    whiten: int = 0
+    whiten_beta: float = 1.0
+    whiten_gamma: float = 1.0
+    plugins_dir: Path | None = None
+    disabled_plugins: list[str] = field(default_factory=list)
+    run_timeout_s: float = 10.0
+    run_cpu_s: float = 10.0
+    run_memory_mb: int = 512
+    run_max_processes: int = 64
+    run_output_kb: int = 256
     origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def replace(self, **changes: Any) -> Settings:
@@ -98,6 +108,11 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         if kind == "list[Path]":
             items = value.split(os.pathsep) if isinstance(value, str) else list(value)
             return [Path(str(v)).expanduser() for v in items if str(v)]
+        if kind == "list[str]":
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return [str(v).strip() for v in items if str(v).strip()]
+        if kind == "Path | None":
+            return Path(str(value)).expanduser() if str(value) else None
         if kind == "Path":
             return Path(str(value)).expanduser()
         if kind == "int":

@@ -3,9 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh test
-# The browser tests drive Debian's Chromium (no browser download); the math tests run KaTeX under Node.
-if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
-    apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null
+# Browser tests drive Debian's Chromium (no browser download); the code sandbox uses bubblewrap;
+# the math tests run KaTeX under Node.
+if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/bwrap ]; } && command -v apt-get >/dev/null; then
+    apt-get update -q >/dev/null && apt-get install -y -q chromium bubblewrap >/dev/null
 fi
 if [ -f tools/katex/package.json ]; then
     npm ci --prefix tools/katex --no-audit --no-fund --silent
