@@ -13,6 +13,7 @@ from tqdm import tqdm
 from app.settings import Settings
 from ingest.post import Post, SourceError
 from ingest.sources import iter_source_files, load_file, merge_posts
+from plugins import source_loaders
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,9 @@ def _files_of(settings: Settings, source: str, progress: bool) -> tuple[str, lis
 
 def collect_posts(settings: Settings, sources: Sequence[str], report: Any,
                   progress: bool = True) -> tuple[list[Post], dict[str, SourceFile]]:
-    """Load every file of every source; skipped files land in ``report.skipped`` with their reason."""
+    """Load every file of every source (plugin loaders first); skipped files land in ``report.skipped``."""
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
+    extra_loaders = source_loaders(settings)
     root_of: dict[str, str] = {}
     loaded: list[Post] = []
     work: list[tuple[str, Path]] = []
@@ -56,7 +58,7 @@ def collect_posts(settings: Settings, sources: Sequence[str], report: Any,
     report.files = len(work)
     for root, path in tqdm(work, desc="load", unit="file", disable=not progress, leave=False):
         try:
-            posts = load_file(path, max_bytes=max_bytes)
+            posts = load_file(path, max_bytes=max_bytes, loaders=extra_loaders)
         except SourceError as exc:
             report.skipped.append((exc.source, exc.reason))
             continue

@@ -1,9 +1,9 @@
 """Loaders that turn source files into Posts, with the format detected per file.
 
 Built in: Markdown with YAML front matter, scraped kexue.fm pages (both layouts), listing-page text and HTML
-pages as the site serves them. A plugin adds a format with ``register_loader(Loader(name, detect, load))``;
-``detect(text, path)`` says whether the loader takes the (already decoded) file, ``load(text, path)`` returns
-its posts or raises ``SourceError``.
+pages as the site serves them. A plugin adds a format with a ``Loader(name, detect, load)`` passed to the
+``register_sources`` hook (or, in-process, to ``register_loader``); ``detect(text, path)`` says whether the
+loader takes the (already decoded) file, ``load(text, path)`` returns its posts or raises ``SourceError``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,11 +125,12 @@ def decode(path: Path, data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def load_file(path: Path | str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Post]:
-    """The posts in one file, its format detected from its content; SourceError (one-line reason) otherwise."""
+def load_file(path: Path | str, max_bytes: int = DEFAULT_MAX_BYTES, loaders: Sequence[Loader] = ()) -> list[Post]:
+    """The posts in one file, its format detected from its content (``loaders`` tried before the built-in ones);
+    SourceError (one-line reason) otherwise."""
     path = Path(path)
     text = decode(path, _read(path, max_bytes))
-    for loader in LOADERS:
+    for loader in [*loaders, *LOADERS]:
         if not loader.detect(text, path):
             continue
         try:
