@@ -64,8 +64,10 @@ class Settings:
     llm_context: int = 4096
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = ""
-    prompt_sources: int = 4
-    prompt_chars: int = 350
+    prompt_sources: int = 3
+    prompt_chars: int = 300
+    openai_prompt_chars: int = 3000
+    answer_tools: str = "auto"
     refuse_dense_zh: float = 0.900
     refuse_dense_en: float = 0.815
     refuse_bm25: float = 11.0

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.answering.llm import LLMUnavailable, load_backend
@@ -17,29 +13,12 @@ from app.answering.llm.local import LocalBackend
 from app.answering.llm.openai_api import OpenAIBackend, api_key
 from app.models import gguf
 from app.settings import Settings
+from tests.openai_server import SERVER_KEY, ServerFailed, free_port, openai_server, prepared
 
 GENERATOR = "qwen2.5-coder-1.5b-instruct-q4_k_m"
-SMALL = "qwen2.5-coder-0.5b-instruct-q4_k_m"
-SERVER_KEY = "test-key-123"
 HAN = re.compile(r"[\u4e00-\u9fff]")
 ASK = [{"role": "system", "content": "你是一个乐于助人的助手，请用中文简短回答。"},
        {"role": "user", "content": "用一句话解释什么是梯度下降。"}]
-
-
-def prepared(settings: Settings, name: str) -> Path:
-    """The known GGUF joined into the settings' cache (joined now if missing), hash-checked."""
-    model = gguf.KNOWN_GGUF[name]
-    path = gguf.known_path(settings, model)
-    if not path.is_file():
-        gguf.join_parts(model, path, progress=False)
-    gguf.check_file(path, model)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -119,37 +98,12 @@ def test_api_key_comes_from_the_environment() -> None:
 
 @pytest.fixture(scope="module")
 def server(model_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
-    """``python -m llama_cpp.server`` with the 0.5B model on a free port of 127.0.0.1, requiring an API key."""
-    model = prepared(model_settings, SMALL)
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-               "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--api_key", SERVER_KEY]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/v1"
+    """The real OpenAI-compatible server (llama-cpp-python's, 0.5B model) on a free port of 127.0.0.1."""
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {process.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/models", headers={"Authorization": f"Bearer {SERVER_KEY}"},
-                             timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not answer within 120 s: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with openai_server(model_settings, tmp_path_factory.mktemp("server") / "server.log") as base:
+            yield base
+    except ServerFailed as exc:
+        pytest.fail(str(exc))
 
 
 def test_openai_backend_streams_from_a_real_server(server: str, monkeypatch: pytest.MonkeyPatch) -> None:

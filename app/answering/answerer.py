@@ -11,9 +11,10 @@ from app.answering import extractive
 from app.answering.citations import check_citations
 from app.answering.language import detect_language
 from app.answering.llm import ChatBackend, LLMUnavailable, load_backend
-from app.answering.prompt import REFUSAL, answer_messages, rewrite_messages, says_not_covered
+from app.answering.prompt import REFUSAL, SYSTEM, answer_messages, rewrite_messages, says_not_covered
 from app.answering.refusal import is_covered
 from app.answering.retriever import Retrieval, Retriever
+from app.answering.tool_use import tool_round
 from app.answering.types import Answer, Source
 from app.settings import Settings
 
@@ -46,7 +47,10 @@ class Answerer:
     def backend(self, name: str) -> ChatBackend:
         """The generation backend ``name``, loaded once; raises ``LLMUnavailable``."""
         if name not in self._backends:
-            self._backends[name] = load_backend(self.settings, name)
+            backend = load_backend(self.settings, name)
+            if hasattr(backend, "prime"):
+                backend.prime([{"role": "system", "content": SYSTEM}])
+            self._backends[name] = backend
         return self._backends[name]
 
     def _complete(self, llm: str, messages: list[dict], max_tokens: int) -> str:
@@ -80,12 +84,13 @@ class Answerer:
         generate_start = time.perf_counter()
         timings: dict[str, float] = {"retrieve_ms": round(retrieval.ms, 1)}
         notice, used, refused = "", llm, not is_covered(retrieval, lang, self.settings)
+        trace: dict = {"tool_calls": []}
         if refused:
             text = REFUSAL[lang]
             yield text
         else:
             given = self.prompt_sources(standalone, retrieval)
-            text, used, notice = yield from self._generate(standalone, lang, given, llm, timings)
+            text, used, notice = yield from self._generate(standalone, lang, given, llm, timings, trace)
             refused = says_not_covered(text)
         sources = retrieval.sources
         if refused:
@@ -102,7 +107,7 @@ class Answerer:
         timings.update(generate_ms=round((now - generate_start) * 1000, 1), total_ms=round((now - start) * 1000, 1))
         yield Answer(question, text, lang, refused, citations, sources, timings, used, notice,
                      extra={"standalone_question": standalone, "dense_top": retrieval.dense_top,
-                            "bm25_top": retrieval.bm25_top})
+                            "bm25_top": retrieval.bm25_top, **trace})
 
     def prompt_sources(self, question: str, retrieval: Retrieval) -> list[Source]:
         """The sources the answer is written from, numbered 1..n: the posts whose fused score is at least half
@@ -110,20 +115,24 @@ class Answerer:
         ranked = retrieval.sources[: self.settings.prompt_sources]
         close = [s for s in ranked if s.score >= CLOSE_SHARE * ranked[0].score]
         if len(close) == 1:
-            close = self.retriever.post_passages(question, close[0], self.settings.prompt_sources - 1)
+            close = self.retriever.post_passages(question, close[0], self.settings.prompt_sources)
         return [dataclasses.replace(s, rank=i) for i, s in enumerate(close, start=1)]
 
     def _generate(self, question: str, lang: str, sources: list[Source], llm: str,
-                  timings: dict[str, float]) -> Iterator[str]:
+                  timings: dict[str, float], trace: dict) -> Iterator[str]:
         """Stream the generated answer; on ``LLMUnavailable`` fall back to the extractive one with a notice."""
         if llm != extractive.NAME:
             pieces: list[str] = []
             start = time.perf_counter()
             try:
                 backend = self.backend(llm)
-                messages = answer_messages(question, lang, sources, self.settings.prompt_chars)
-                for piece in backend.stream(messages, max_tokens=self.settings.llm_max_tokens,
-                                            temperature=self.settings.llm_temperature):
+                budget = self.settings.openai_prompt_chars if llm == "openai" else self.settings.prompt_chars
+                messages = answer_messages(question, lang, sources, budget)
+                tools = tool_round(backend, messages, self.settings)
+                trace["tool_calls"] = [{k: c[k] for k in ("name", "arguments", "ok", "result")} for c in tools.calls]
+                replies = [tools.reply] if tools.reply else backend.stream(
+                    tools.messages, max_tokens=self.settings.llm_max_tokens, temperature=self.settings.llm_temperature)
+                for piece in replies:
                     if not pieces:
                         timings["first_token_ms"] = round((time.perf_counter() - start) * 1000, 1)
                     pieces.append(piece)

@@ -40,7 +40,7 @@ def best_window(question: str, text: str, chars: int) -> str:
         return text
     parts = sentences(text) or [text]
     scores = [overlap(question, p) for p in parts]
-    best, best_score = (0, 1), -1.0
+    best, best_score = (0, 0), -1.0
     for start in range(len(parts)):
         length, score, end = 0, 0.0, start
         while end < len(parts) and length + len(parts[end]) <= chars:
@@ -50,8 +50,10 @@ def best_window(question: str, text: str, chars: int) -> str:
         if end > start and score > best_score:
             best, best_score = (start, end), score
     start, end = best
-    window = "".join(parts[start:end]) if end > start else parts[start][:chars]
-    return window.strip()
+    if end == start:  # every sentence is longer than the budget (code, display math): cut the best one
+        start = max(range(len(parts)), key=scores.__getitem__)
+        return parts[start][:chars].strip()
+    return "".join(parts[start:end]).strip()
 
 
 def extract(question: str, sources: list[Source], max_sentences: int = 4, max_sources: int = 3) -> str:

@@ -5,50 +5,51 @@ from __future__ import annotations
 from app.answering.extractive import best_window
 from app.answering.types import Source
 
-SYSTEM = {
-    "zh": ("你是“科学空间问答”助手，只依据下面编号的博客《科学空间》（苏剑林）文章片段回答问题。"
-           "规则：1. 用中文回答，简洁准确，3到6句话；2. 每个事实后用[编号]标注出处，例如[1]，只能使用给出的编号；"
-           "3. 公式保持原样的LaTeX；4. 只有当片段与问题完全无关时，才只回答“博客没有涉及这个问题。”；不要编造。"),
-    "en": ("You are the assistant of 科学空间问答. Answer only from the numbered excerpts of the blog 科学空间 "
-           "(by 苏剑林) below. Rules: 1. answer in English, concisely, in 3 to 6 sentences; keep post titles in "
-           "Chinese; 2. after each fact cite its excerpt as [n], e.g. [1], using only the given numbers; "
-           "3. keep formulas as LaTeX; 4. only if the excerpts are entirely unrelated to the question, reply only "
-           "\"The blog does not cover this question.\" and do not make anything up."),
-}
-CITE_REMINDER = {"zh": "请用中文回答，每句话末尾用方括号写出所依据片段的编号，如[1]。",
+# One system prompt for every question and for the follow-up rewrite, so the local model keeps it evaluated
+# (its KV cache reuses the common prefix) and only the excerpts and the question cost prompt time.
+SYSTEM = ("你是“科学空间问答”助手，只依据编号的博客《科学空间》（苏剑林）文章片段回答问题，不要编造。"
+          "用提问的语言回答（英文问题用英文回答，文章标题保留中文），简洁准确，3到6句话；"
+          "每个事实后用[编号]标注出处，如[1]，只能使用给出的编号；公式保持原样的LaTeX；"
+          "只有当片段与问题完全无关时，才只回答“博客没有涉及这个问题。”")
+CITE_REMINDER = {"zh": "用中文回答，每句末尾用[编号]标注出处。",
                  "en": "Answer in English, ending each sentence with the number of its excerpt in brackets, "
-                       "like [1]."}
+                       "like [1]. If the excerpts are unrelated, reply only \"The blog does not cover this "
+                       "question.\""}
 REFUSAL = {"zh": "博客没有涉及这个问题。", "en": "The blog does not cover this question."}
 REFUSAL_MARKERS = ("没有涉及", "未涉及", "没有提到", "未提及", "无法回答", "does not cover", "doesn't cover",
                    "not covered", "do not contain", "don't contain", "does not contain", "no information")
-REWRITE = ("Rewrite the user's last question as one standalone question in the same language, resolving "
-           "pronouns and references from the earlier turns. Output only the rewritten question.")
+REWRITE = ("Rewrite the last question as one standalone question in the same language, resolving pronouns and "
+           "references from the earlier questions. Output only the rewritten question.")
+MIN_SOURCE_CHARS = 90
 
 
 def source_block(sources: list[Source], question: str, chars: int) -> str:
-    """The sources as the model sees them: [n] 《title》 (date) section, then the best window of its text."""
-    parts = []
+    """The sources as the model sees them: [n] 《title》 (date), then the window of its text that best matches
+    the question; ``chars`` is shared among the sources (a short prompt starts the answer sooner)."""
+    each = max(chars // max(len(sources), 1), MIN_SOURCE_CHARS)
+    parts, shown = [], set()
     for s in sources:
-        section = f" · {s.section}" if s.section else ""
+        header = "（同上文）" if s.post_id in shown else f"《{s.title}》（{s.date}）"
+        shown.add(s.post_id)
         excerpt = "（仅摘要）" if s.excerpt else ""
-        parts.append(f"[{s.rank}] 《{s.title}》（{s.date}）{section}{excerpt}\n{best_window(question, s.text, chars)}")
-    return "\n\n".join(parts)
+        parts.append(f"[{s.rank}] {header}{excerpt}\n{best_window(question, s.text, each)}")
+    return "\n".join(parts)
 
 
 def answer_messages(question: str, lang: str, sources: list[Source], chars: int) -> list[dict]:
     label = "文章片段" if lang == "zh" else "Excerpts"
     asked = "问题" if lang == "zh" else "Question"
     return [
-        {"role": "system", "content": SYSTEM[lang]},
-        {"role": "user", "content": f"{label}:\n{source_block(sources, question, chars)}\n\n{asked}: {question}\n"
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": f"{label}:\n{source_block(sources, question, chars)}\n{asked}: {question}\n"
                                     f"{CITE_REMINDER[lang]}"},
     ]
 
 
 def rewrite_messages(history: list[str], question: str) -> list[dict]:
     turns = "\n".join(f"User: {turn}" for turn in history)
-    return [{"role": "system", "content": REWRITE},
-            {"role": "user", "content": f"{turns}\nUser (last question): {question}"}]
+    return [{"role": "system", "content": SYSTEM},
+            {"role": "user", "content": f"{REWRITE}\n{turns}\nUser (last question): {question}"}]
 
 
 def says_not_covered(text: str) -> bool:

@@ -7,7 +7,7 @@ from app.answering.types import Answer
 
 def sources_block(answer: Answer, show_all: bool = False) -> str:
     """《title》, date, URL, section for each cited source (or every retrieved one with ``show_all``)."""
-    lines = []
+    lines = tool_lines(answer)
     if answer.refused and answer.sources:
         lines.append("相关阅读（不是答案的出处）:" if answer.lang == "zh" else "Related reading (not sources):")
         for s in answer.sources[:3]:
@@ -23,3 +23,14 @@ def sources_block(answer: Answer, show_all: bool = False) -> str:
             preview = " ".join(s.text.split())[:160]
             lines.append(f"  {s.rank}. 《{s.title}》 {s.date} score={s.score:.3f} {s.url}\n     {preview}")
     return "\n".join(lines)
+
+
+def tool_lines(answer: Answer) -> list[str]:
+    """The tools the model called while answering, each with the start of its result."""
+    calls = answer.extra.get("tool_calls") or []
+    lines = ["工具调用 Tool calls:" if answer.lang == "zh" else "Tool calls:"] if calls else []
+    for call in calls:
+        status = "ok" if call.get("ok") else "failed"
+        result = " ".join(str(call.get("result", "")).split())[:160]
+        lines.append(f"  {call['name']}({call['arguments']}) [{status}] → {result}")
+    return lines

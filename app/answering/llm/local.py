@@ -93,6 +93,16 @@ class LocalBackend:
         self.timeout_s = timeout_s
         self.model, self._lock = load_model(path, n_ctx, n_threads or os.cpu_count() or 1)
 
+    def prime(self, prefix: list[dict]) -> None:
+        """Evaluate a prompt prefix (the fixed system prompt) now, so that later prompts starting with it only
+        pay for the rest: llama.cpp keeps the evaluated tokens and reuses the longest common prefix."""
+        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}{IM_END}\n" for m in prefix)
+        tokens = self.model.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+        with self._lock:
+            if list(self.model.eval_tokens)[: len(tokens)] != tokens:
+                self.model.reset()
+                self.model.eval(tokens)
+
     def stream(self, messages: list[dict], *, max_tokens: int, temperature: float,
                stop: list[str] | None = None) -> Iterator[str]:
         from llama_cpp import StoppingCriteriaList

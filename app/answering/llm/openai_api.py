@@ -86,6 +86,22 @@ class OpenAIBackend:
                     raise LLMUnavailable(f"{self.base_url}/models lists no model; set openai_model") from exc
         return self.model
 
+    def complete_with_tools(self, messages: list[dict], tools: list[dict], tool_choice: str | dict, *,
+                            max_tokens: int, temperature: float) -> tuple[str, list[dict]]:
+        """One non-streamed completion offering ``tools`` (not every server streams tool calls): the reply's
+        text and its tool calls (``[{"id", "name", "arguments"}]``, arguments still a JSON string)."""
+        body = {"model": self.model_name(), "messages": messages, "max_tokens": max_tokens,
+                "temperature": temperature, "tools": tools, "tool_choice": tool_choice}
+        with closing(self._request("POST", "/chat/completions", json=body)) as response:
+            try:
+                message = json.loads(response.read())["choices"][0]["message"]
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
+                raise LLMUnavailable(f"{self.base_url} sent a malformed completion: {one_line(exc)}") from exc
+        calls = [{"id": call.get("id") or f"call_{i}", "name": call["function"]["name"],
+                  "arguments": call["function"].get("arguments") or "{}"}
+                 for i, call in enumerate(message.get("tool_calls") or []) if call.get("function")]
+        return message.get("content") or "", calls
+
     def stream(self, messages: list[dict], *, max_tokens: int, temperature: float,
                stop: list[str] | None = None) -> Iterator[str]:
         body = {"model": self.model_name(), "messages": messages, "max_tokens": max_tokens,
