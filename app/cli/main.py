@@ -86,4 +86,11 @@ def cli(ctx: click.Context, config_file: Path | None, plugins_dir: Path | None) 
 
 def ask_entry() -> None:
     """The ``ask`` console script: the same as ``kexue ask``."""
-    sys.exit(cli.main(args=["ask", *sys.argv[1:]], prog_name="ask"))
+    from app.cli.ask_cmd import ask
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(ask.main(args=sys.argv[1:], prog_name="ask", obj=settings))
