@@ -1,9 +1,10 @@
 # CPU image of 科学空间问答: installs the project, prepares the offline models at build time,
 # and serves the chat UI. Mount a corpus at /data/corpus (indexed on first start) or an index at /data/index.
+# The code-running tool needs bubblewrap namespaces: run with --security-opt seccomp=unconfined, or it refuses.
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential cmake git \
+ && apt-get install -y --no-install-recommends build-essential cmake git bubblewrap \
  && rm -rf /var/lib/apt/lists/*
 
 ENV PIP_NO_CACHE_DIR=1 \
