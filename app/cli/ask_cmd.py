@@ -20,18 +20,24 @@ from app.settings import Settings
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (question, answer, citations, ...).")
 @click.option("--no-stream", is_flag=True, help="Print the answer when it is complete instead of as it comes.")
 @click.option("--show-sources", is_flag=True, help="Also list every retrieved passage with its score.")
+@click.option("--raw-math", is_flag=True, help="Print formulas as the LaTeX they are written in, not as Unicode text.")
 @click.pass_obj
 def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | None, llm: str | None,
-        as_json: bool,
-        no_stream: bool, show_sources: bool) -> None:
+        as_json: bool, no_stream: bool, show_sources: bool, raw_math: bool) -> None:
     """Answer QUESTION from the blog, citing posts by title and date, e.g. ask "SimSiam为什么不退化"."""
     from app.answering import Answer, Answerer, QuestionError
     from app.answering.answerer import check_question
     from app.answering.render import sources_block
     from app.index_store import IndexError_
     from app.models.errors import ModelError
+    from plugins import apply_transforms
 
     settings = settings.replace(index_dir=index_dir, top_k=top_k)
+
+    def for_terminal(text: str, kind: str) -> str:
+        return text if raw_math else apply_transforms(text, "cli", kind, settings)
+
+    echo = _LineEcho(lambda text: for_terminal(text, "answer"), buffered=not raw_math)
     try:
         check_question(question)
         answerer = Answerer(settings)
@@ -41,7 +47,8 @@ def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | 
             if isinstance(piece, Answer):
                 result = piece
             elif not (as_json or no_stream):
-                click.echo(piece, nl=False)
+                echo.feed(piece)
+        echo.finish()
     except (QuestionError, IndexError_, ModelError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -50,8 +57,33 @@ def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | 
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
     if no_stream:
-        click.echo(result.answer, nl=False)
+        click.echo(for_terminal(result.answer, "answer"), nl=False)
     click.echo("")
     if result.notice:
         click.echo(f"({result.notice})", err=True)
-    click.echo("\n" + sources_block(result, show_sources))
+    click.echo("\n" + for_terminal(sources_block(result, show_sources), "source"))
+
+
+class _LineEcho:
+    """Echo streamed text through ``transform`` a line at a time, holding back a display formula or code block
+    until it is complete (so it is transformed whole); unbuffered, pieces are echoed as they come."""
+
+    def __init__(self, transform, buffered: bool) -> None:
+        self.transform, self.buffered, self.pending = transform, buffered, ""
+
+    def feed(self, piece: str) -> None:
+        from plugins.math_render.segments import printable_length
+
+        if not self.buffered:
+            click.echo(piece, nl=False)
+            return
+        self.pending += piece
+        cut = printable_length(self.pending)
+        if cut:
+            click.echo(self.transform(self.pending[:cut]), nl=False)
+            self.pending = self.pending[cut:]
+
+    def finish(self) -> None:
+        if self.pending:
+            click.echo(self.transform(self.pending), nl=False)
+            self.pending = ""
