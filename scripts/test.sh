@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 source scripts/venv.sh test
 # Browser tests drive Debian's Chromium (no browser download); the code sandbox uses bubblewrap;
 # the math tests run KaTeX under Node.
-if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/bwrap ]; } && command -v apt-get >/dev/null; then
-    apt-get update -q >/dev/null && apt-get install -y -q chromium bubblewrap >/dev/null
+if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/bwrap ] || ! fc-list 2>/dev/null | grep -qi wqy; } && command -v apt-get >/dev/null; then
+    apt-get update -q >/dev/null && apt-get install -y -q chromium bubblewrap fonts-wqy-microhei >/dev/null
 fi
 if [ -f tools/katex/package.json ]; then
     npm ci --prefix tools/katex --no-audit --no-fund --silent

@@ -27,15 +27,19 @@ def is_loopback(host: str) -> bool:
 @click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
 @click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Index directory (default: setting index_dir / KEXUE_INDEX).")
+@click.option("--llm", type=click.Choice(["local", "openai", "extractive"]),
+              help="Default answer backend in the UI's settings (default: setting llm).")
+@click.option("--k", "top_k", type=click.IntRange(1, 10), help="Default number of posts to retrieve (setting top_k).")
 @click.option("--insecure", is_flag=True, help="Allow a non-loopback address without authentication.")
 @click.pass_obj
-def chat(settings: Settings, host: str, port: int, index_dir: Path | None, insecure: bool) -> None:
+def chat(settings: Settings, host: str, port: int, index_dir: Path | None, llm: str | None, top_k: int | None,
+         insecure: bool) -> None:
     """Start the chat UI. Listening on a non-loopback address requires the credentials in
     $KEXUE_CHAT_USER and $KEXUE_CHAT_PASSWORD (or --insecure)."""
     from app.answering import Answerer
-    from app.chat_ui import build_app
     from app.index_store import IndexError_
     from app.models.errors import ModelError
+    from app.ui import build_app, launch_app
 
     auth = None
     if not is_loopback(host):
@@ -46,8 +50,7 @@ def chat(settings: Settings, host: str, port: int, index_dir: Path | None, insec
             raise click.ClickException(f"listening on {host} needs authentication: set {AUTH_USER} and "
                                        f"{AUTH_PASSWORD}, or pass --insecure")
     try:
-        answerer = Answerer(settings.replace(index_dir=index_dir))
+        answerer = Answerer(settings.replace(index_dir=index_dir, llm=llm, top_k=top_k))
     except (IndexError_, ModelError) as exc:
         raise click.ClickException(str(exc)) from None
-    build_app(answerer).queue().launch(server_name=host, server_port=port, auth=auth, share=False,
-                                       show_error=False)
+    launch_app(build_app(answerer), host=host, port=port, auth=auth)

@@ -1,0 +1,52 @@
+"""Chat messages as the Gradio Chatbot holds them, and the Markdown of an answer's chat message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.answering import Answer
+from app.chat_commands import is_command
+
+NOT_COVERED = {"zh": "科学空间的文章没有涉及这个问题：没有可以引用的出处。",
+               "en": "The blog does not cover this question: there is no post to cite."}
+
+
+def message_text(message: dict) -> str:
+    """The text of a chat message, whose content is a string or (as Gradio 6 passes it) a list of parts."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def conversation_texts(history: list[dict]) -> list[str]:
+    """Every message's text, oldest first."""
+    return [message_text(m) for m in history or []]
+
+
+def earlier_questions(history: list[dict]) -> list[str]:
+    """The user's earlier questions (commands left out), for rewriting a follow-up."""
+    return [message_text(m) for m in history or []
+            if m.get("role") == "user" and message_text(m).strip() and not is_command(message_text(m))]
+
+
+def notice_block(text: str) -> str:
+    return f"> ⚠️ {text}"
+
+
+def answer_markdown(answer: Answer, transform: Callable[[str], str]) -> str:
+    """The answer (through the math plugin), its notices, then one line per citation with a link."""
+    parts = [transform(answer.answer)]
+    if answer.refused:
+        parts.append(notice_block(NOT_COVERED[answer.lang if answer.lang in NOT_COVERED else "en"]))
+    if answer.notice:
+        parts.append(notice_block(answer.notice))
+    if answer.citations:
+        lines = ["**来源 Sources**" if answer.lang == "zh" else "**Sources**"]
+        for c in answer.citations:
+            section = f" · {c.section}" if c.section else ""
+            lines.append(f"[{c.n}] [《{c.title}》]({c.url}) {c.date}{section}")
+        parts.append("  \n".join(lines))
+    return "\n\n".join(parts)
