@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from app.answering.llm import LLMUnavailable, load_backend
+from app.answering.llm import LLMUnavailable, load_backend, local
 from app.answering.llm.local import LocalBackend
 from app.answering.llm.openai_api import OpenAIBackend, api_key
 from app.models import gguf
@@ -52,6 +53,36 @@ def test_local_timeout_raises_llm_unavailable(local_backend: LocalBackend) -> No
     hasty = LocalBackend(local_backend.path, local_backend.n_ctx, 2, timeout_s=0.001)
     with pytest.raises(LLMUnavailable, match="did not start answering within"):
         list(hasty.stream(ASK, max_tokens=8, temperature=0.0))
+
+
+def _hold(lock: threading.Lock, seconds: float) -> threading.Thread:
+    """Keep the model busy (its lock taken) for ``seconds``, as another user's question would."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        with lock:
+            taken.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    taken.wait()
+    return thread
+
+
+def test_local_time_limit_counts_from_when_the_model_is_free(local_backend: LocalBackend,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A question queued behind another one is not timed out for waiting (the chat serves several users),
+    up to QUEUE_LIMITS time limits."""
+    patient = LocalBackend(local_backend.path, local_backend.n_ctx, 2, timeout_s=2.0)
+    holder = _hold(patient._lock, 3.0)
+    assert "".join(patient.stream(ASK, max_tokens=4, temperature=0.0)).strip()
+    holder.join()
+    monkeypatch.setattr(local, "QUEUE_LIMITS", 1)
+    holder = _hold(patient._lock, 3.0)
+    with pytest.raises(LLMUnavailable, match="busy with other questions"):
+        list(patient.stream(ASK, max_tokens=4, temperature=0.0))
+    holder.join()
 
 
 def test_local_prompt_longer_than_context_is_refused(local_backend: LocalBackend) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -43,15 +44,17 @@ class Answerer:
         self.settings = settings
         self.retriever = retriever or Retriever(settings, embedder)
         self._backends: dict[str, ChatBackend] = {}
+        self._backends_lock = threading.Lock()
 
     def backend(self, name: str) -> ChatBackend:
         """The generation backend ``name``, loaded once; raises ``LLMUnavailable``."""
-        if name not in self._backends:
-            backend = load_backend(self.settings, name)
-            if hasattr(backend, "prime"):
-                backend.prime([{"role": "system", "content": SYSTEM}])
-            self._backends[name] = backend
-        return self._backends[name]
+        with self._backends_lock:
+            if name not in self._backends:
+                backend = load_backend(self.settings, name)
+                if hasattr(backend, "prime"):
+                    backend.prime([{"role": "system", "content": SYSTEM}])
+                self._backends[name] = backend
+            return self._backends[name]
 
     def _complete(self, llm: str, messages: list[dict], max_tokens: int) -> str:
         return "".join(self.backend(llm).stream(messages, max_tokens=max_tokens, temperature=0.0))

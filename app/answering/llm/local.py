@@ -18,6 +18,7 @@ NAME = "local"
 IM_END = "<|im_end|>"
 _STOPS = [IM_END, "<|im_start|>", "<|endoftext|>"]
 _DONE = object()
+QUEUE_LIMITS = 10  # how many time limits a request may wait for the model while others use it
 _MODELS: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
 _MODELS_LOCK = threading.Lock()
 
@@ -115,15 +116,18 @@ class LocalBackend:
         cancel = threading.Event()
         options = {"max_tokens": min(max_tokens, room), "temperature": temperature, "stop": _STOPS + (stop or []),
                    "stream": True, "stopping_criteria": StoppingCriteriaList([lambda _ids, _lg: cancel.is_set()])}
-        threading.Thread(target=self._generate, args=(tokens, options, pieces, cancel), daemon=True).start()
-        yield from self._drain(pieces, cancel)
+        running = threading.Event()
+        threading.Thread(target=self._generate, args=(tokens, options, pieces, cancel, running), daemon=True).start()
+        yield from self._drain(pieces, cancel, running)
 
-    def _generate(self, tokens: list[int], options: dict, pieces: queue.Queue, cancel: threading.Event) -> None:
+    def _generate(self, tokens: list[int], options: dict, pieces: queue.Queue, cancel: threading.Event,
+                  running: threading.Event) -> None:
         """Run in a worker thread so that the consumer can give up after the time limit."""
         try:
             with self._lock:
                 if cancel.is_set():
                     return
+                running.set()
                 for chunk in self.model.create_completion(tokens, **options):
                     pieces.put(chunk["choices"][0]["text"])
         except Exception as exc:
@@ -131,15 +135,25 @@ class LocalBackend:
         finally:
             pieces.put(_DONE)
 
-    def _drain(self, pieces: queue.Queue, cancel: threading.Event) -> Iterator[str]:
-        """Hand on the worker's pieces until it is done, or raise when the time limit passes."""
-        deadline = time.monotonic() + self.timeout_s
+    def _drain(self, pieces: queue.Queue, cancel: threading.Event, running: threading.Event) -> Iterator[str]:
+        """Hand on the worker's pieces until it is done, or raise when the time limit passes. The limit counts
+        from when the model takes this request; waiting for other requests to finish is allowed up to
+        ``QUEUE_LIMITS`` times as long."""
+        queued_until = time.monotonic() + QUEUE_LIMITS * self.timeout_s
+        deadline = None
         started = False
         try:
             while True:
+                if deadline is None and running.is_set():
+                    deadline = time.monotonic() + self.timeout_s
+                until = deadline if deadline is not None else queued_until
                 try:
-                    item = pieces.get(timeout=max(deadline - time.monotonic(), 0.0))
+                    item = pieces.get(timeout=min(max(until - time.monotonic(), 0.0), 0.5))
                 except queue.Empty:
+                    if time.monotonic() < until:
+                        continue
+                    if deadline is None:
+                        raise LLMUnavailable("the local model is busy with other questions; try again") from None
                     what = "finish its answer" if started else "start answering"
                     raise LLMUnavailable(f"the local model did not {what} within {self.timeout_s:g} s") from None
                 if item is _DONE:
