@@ -4,7 +4,9 @@ Layout of an index directory::
 
     CURRENT                 name of the active version (replaced atomically)
     versions/<name>/        one complete version: manifest.json, raw_embeddings.npy, and the
-                            llama-index storage (docstore.json, index_store.json, FAISS vector store)
+                            llama-index storage (docstore.json, index_store.json, FAISS vector store);
+                            with BERT-whitening also whitening.npz (its sha256 is in the manifest), and
+                            FAISS then holds the whitened vectors while raw_embeddings.npy keeps the raw ones
     .lock                   held by a running ingest
 """
 
@@ -13,11 +15,14 @@ from __future__ import annotations
 import functools
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from app.whitening import Whitening, WhiteningMismatch
+from app.whitening import load as load_transform
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -63,17 +68,19 @@ def dir_size(path: Path) -> int:
 
 @dataclass
 class LoadedIndex:
-    """One version of the index, loaded: manifest, FAISS index, docstore and row order."""
+    """One version of the index, loaded: manifest, FAISS index, docstore, row order and whitening transform."""
 
     path: Path
     manifest: dict[str, Any]
     vector_index: Any  # llama_index VectorStoreIndex over a FaissVectorStore
-    row_ids: list[str]  # node id of each FAISS row
+    row_ids: list[str]  # node id of each FAISS row (and of each row of the raw embeddings)
     load_ms: float
+    faiss: Any = None  # the FAISS index searched: the vector store's own unless replaced (eval variants)
+    whitening: Whitening | None = None  # the transform of the stored vectors, applied to every query
 
-    @property
-    def faiss(self) -> Any:
-        return self.vector_index.vector_store.client
+    def __post_init__(self) -> None:
+        if self.faiss is None:
+            self.faiss = self.vector_index.vector_store.client
 
     @property
     def docstore(self) -> Any:
@@ -84,20 +91,69 @@ class LoadedIndex:
         return np.load(self.path / RAW_EMBEDDINGS, mmap_mode="r")
 
     @functools.cached_property
+    def _raw(self) -> np.ndarray:
+        return np.load(self.path / RAW_EMBEDDINGS)
+
+    @functools.cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {node_id: row for row, node_id in enumerate(self.row_ids)}
+
+    @functools.cached_property
     def bm25(self) -> Any:
         """The version's BM25 index (loaded on first use)."""
         from app.bm25 import BM25Index
 
         return BM25Index.load(self.path)
 
+    def with_vectors(self, faiss_index: Any, whitening: Whitening | None) -> LoadedIndex:
+        """The same version (docstore, BM25, raw embeddings) searched through another FAISS index of its rows
+        and the transform that made it."""
+        other = replace(self, faiss=faiss_index, whitening=whitening)
+        other.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("bm25", "_raw", "_row_of")})
+        return other
+
+    def query_vector(self, raw_query: np.ndarray) -> np.ndarray:
+        """The raw query embedding as FAISS must see it: through the version's whitening, if any, as (1, dim)."""
+        query = np.asarray(raw_query, dtype="float32").reshape(1, -1)
+        if query.shape[1] != self.manifest["embedder"]["dim"]:
+            raise IndexError_(f"a {query.shape[1]}-dimensional query for an index of "
+                              f"{self.manifest['embedder']['dim']}-dimensional raw embeddings")
+        return query if self.whitening is None else self.whitening.apply(query)
+
     def search_ids(self, query_vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """Top-k (node id, inner-product score) for one query vector."""
-        scores, rows = self.faiss.search(np.asarray(query_vector, dtype="float32").reshape(1, -1), k)
+        """Top-k (node id, inner-product score) for one raw query vector (whitened here when the index is)."""
+        scores, rows = self.faiss.search(self.query_vector(query_vector), k)
         return [(self.row_ids[row], float(score)) for row, score in zip(rows[0], scores[0], strict=True) if row >= 0]
 
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[Any, float]]:
-        """Top-k (TextNode, inner-product score) for one query vector."""
+        """Top-k (TextNode, inner-product score) for one raw query vector."""
         return [(self.docstore.get_node(i), score) for i, score in self.search_ids(query_vector, k)]
+
+    def raw_top(self, query_vector: np.ndarray, hits: list[tuple[str, float]]) -> float:
+        """The best raw cosine between the query and the chunks of ``hits`` (from :meth:`search_ids`): their own
+        scores for raw vectors, else recomputed from the raw embeddings, so callers always get raw e5 cosine."""
+        if not hits:
+            return 0.0
+        if self.whitening is None:
+            return hits[0][1]
+        rows = [self._row_of[node_id] for node_id, _ in hits]
+        return float(np.max(self._raw[rows] @ np.asarray(query_vector, dtype="float32")))
+
+
+def load_whitening(version: Path, manifest: dict[str, Any], faiss_dim: int) -> Whitening | None:
+    """The version's transform (None for raw vectors); ``IndexError_`` when it does not match the index."""
+    entry = manifest.get("whitening")
+    want = entry["k"] if entry else manifest["embedder"]["dim"]
+    if faiss_dim != want:
+        raise IndexError_(f"the index at {version} stores {faiss_dim}-dimensional vectors but its manifest says "
+                          f"{want}: rebuild it with `kexue ingest --full`")
+    if not entry:
+        return None
+    try:
+        return load_transform(version, entry)
+    except WhiteningMismatch as exc:
+        raise IndexError_(f"the whitening transform of {version} does not match its manifest ({exc}): rebuild "
+                          "the index with `kexue ingest --full`") from None
 
 
 def load_index(index_dir: Path, embed_model: Any) -> LoadedIndex:
@@ -112,8 +168,10 @@ def load_index(index_dir: Path, embed_model: Any) -> LoadedIndex:
         raise IndexError_(f"index at {index_dir} has format {manifest.get('format_version')}, this kexue reads "
                           f"{FORMAT_VERSION}: rebuild it with `kexue ingest --full`")
     store = FaissVectorStore.from_persist_path(str(version / VECTOR_STORE))
+    whitening = load_whitening(version, manifest, int(store.client.d))
     context = StorageContext.from_defaults(persist_dir=str(version), vector_store=store)
     vector_index = load_index_from_storage(context, embed_model=embed_model)
     nodes_dict = vector_index.index_struct.nodes_dict
     row_ids = [nodes_dict[str(i)] for i in range(len(nodes_dict))]
-    return LoadedIndex(version, manifest, vector_index, row_ids, (time.perf_counter() - start) * 1000)
+    return LoadedIndex(version, manifest, vector_index, row_ids, (time.perf_counter() - start) * 1000,
+                       whitening=whitening)

@@ -1,4 +1,5 @@
-"""PNG plots of a run (matplotlib, no display): metrics per variant, hit@5 by kind, latency distributions."""
+"""PNG plots of a run (matplotlib, no display): metrics per variant, hit@5 by kind, latency distributions, and
+for whitening variants the metrics against the kept dimension and the relevant/irrelevant similarity gap."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import numpy as np
 
 from eval.report import RETRIEVAL_KEYS
 from eval.runner import EvalRun
+from eval.whitened import parse
+
+WHITENING_KEYS = ("hit@1", "ndcg@10")
 
 
 def _pyplot():
@@ -56,6 +60,67 @@ def latency_plot(path: Path, samples: dict[str, list[float]], title: str) -> Non
     plt.close(fig)
 
 
+def _series(variants: dict[str, dict], mode: str, key: str) -> tuple[float | None, dict[str, dict[int, float]]]:
+    """The raw variant's value and, per (β, γ) label, value by kept dimension, for one mode and metric."""
+    raw, lines = None, {}
+    for name, values in variants.items():
+        parsed = parse(name)
+        if not parsed or parsed[0] != mode:
+            continue
+        setting = parsed[1]
+        if setting.k:
+            lines.setdefault(f"β={setting.beta:g} γ={setting.gamma:g}", {})[setting.k] = values[key]
+        else:
+            raw = values[key]
+    return raw, dict(sorted(lines.items(), reverse=True))
+
+
+def whitening_plot(path: Path, variants: dict[str, dict]) -> None:
+    """Metric against kept dimension, one line per (β, γ), one column per retrieval mode; raw vectors dashed."""
+    parsed = [p for p in map(parse, variants) if p]
+    modes = [m for m in ("dense", "hybrid") if any(p[0] == m for p in parsed)]
+    dims = sorted({p[1].k for p in parsed if p[1].k})
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(WHITENING_KEYS), len(modes), figsize=(5.2 * len(modes), 3.4 * len(WHITENING_KEYS)),
+                             squeeze=False, sharex=True)
+    for col, mode in enumerate(modes):
+        for row, key in enumerate(WHITENING_KEYS):
+            ax = axes[row][col]
+            raw, lines = _series(variants, mode, key)
+            if raw is not None:
+                ax.axhline(raw, color="black", linestyle="--", linewidth=1, label="raw vectors")
+            for label, by_dim in lines.items():
+                ks = [k for k in dims if k in by_dim]
+                ax.plot([dims.index(k) for k in ks], [by_dim[k] for k in ks], marker="o", label=label)
+            ax.set_xticks(range(len(dims)), [str(k) for k in dims])
+            ax.set_title(f"{mode}: {key}", fontsize=10)
+            ax.grid(alpha=0.3)
+        axes[-1][col].set_xlabel("dimensions kept (k)")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def gap_plot(path: Path, gaps: dict[str, dict]) -> None:
+    """Per setting: the relevant−irrelevant gap in standard deviations, and the answerable/unanswerable AUC."""
+    plt = _pyplot()
+    names = list(gaps)
+    fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 0.5 * len(names) + 3), 4.2))
+    for ax, key, title in ((axes[0], "gap_in_sd", "relevant − irrelevant best similarity (in SDs)"),
+                           (axes[1], "auc", "answerable vs unanswerable best similarity (AUC)")):
+        values = [gaps[n][key] or 0.0 for n in names]
+        bars = ax.bar(range(len(names)), values, color=["black" if n == "raw" else "tab:blue" for n in names])
+        ax.bar_label(bars, labels=[f"{v:.2f}" for v in values], fontsize=6, padding=1)
+        ax.set_xticks(range(len(names)), names, rotation=70, fontsize=7)
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[1].set_ylim(0.5, 1.0)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_plots(run: EvalRun, report: dict, out: Path) -> list[str]:
     """Write the PNGs into ``out``; returns their file names."""
     names = run.options.variants
@@ -77,4 +142,10 @@ def write_plots(run: EvalRun, report: dict, out: Path) -> list[str]:
         samples["answer: total"] = [max(r["timings"].get("total_ms", 0.0), 0.01) for r in done]
     latency_plot(out / "latency.png", samples, "Latency per question")
     files.append("latency.png")
+    if any(parse(n) and parse(n)[1].k for n in names):
+        whitening_plot(out / "whitening.png", {n: variants[n] for n in names if parse(n)})
+        files.append("whitening.png")
+    if report.get("similarity_gap"):
+        gap_plot(out / "similarity_gap.png", report["similarity_gap"])
+        files.append("similarity_gap.png")
     return files

@@ -84,10 +84,25 @@ def judge_agreement(records: list[dict]) -> dict[str, Any]:
     return {k: _round(v) if isinstance(v, float) else v for k, v in agreement(pairs).items()}
 
 
+def refusal_rule(records: list[dict], variant: str) -> dict[str, int] | None:
+    """What the app's refusal rule decides on this variant's retrievals (None when the variant has no rule)."""
+    decided = [(r["answerable"], covered) for r in records
+               if (covered := r.get("covered", {}).get(variant)) is not None]
+    if not decided:
+        return None
+    return {"unanswerable_refused": sum(not a and not c for a, c in decided),
+            "unanswerable": sum(not a for a, _ in decided),
+            "answerable_refused": sum(a and not c for a, c in decided), "answerable": sum(a for a, _ in decided)}
+
+
 def variant_summary(run: EvalRun, variant: str) -> dict[str, Any]:
     records = run.records
-    out: dict[str, Any] = {"description": run.descriptions[variant], **retrieval_summary(records, variant)}
+    out: dict[str, Any] = {"description": run.descriptions[variant], **retrieval_summary(records, variant),
+                           **run.details.get(variant, {})}
     out["latency_ms"] = latency([r["retrieve_ms"][variant] for r in records], "retrieve")
+    rule = refusal_rule(records, variant)
+    if rule:
+        out["refusal_rule"] = rule
     out["by_kind"] = {k: {"n": answerable(g), **retrieval_summary(g, variant)}
                       for k, g in groups(records, "kind").items() if answerable(g)}
     out["by_lang"] = {k: {"n": answerable(g), **retrieval_summary(g, variant)}
@@ -120,5 +135,6 @@ def summarise(run: EvalRun) -> dict[str, Any]:
     report["by_lang"] = {k: group_summary(g, main, with_answers) for k, g in groups(records, "lang").items()}
     report["config"] = config
     report["variants"] = {name: variant_summary(run, name) for name in run.options.variants}
+    report.update(run.analyses)
     report["run_seconds"] = run.seconds
     return report

@@ -41,6 +41,8 @@ class EvalRun:
     judge_failures: int
     seconds: dict[str, float]
     titles: dict[str, str] = field(default_factory=dict)  # post id -> title, for every post of the index
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)  # variant -> dimension, bytes of vectors, …
+    analyses: dict[str, Any] = field(default_factory=dict)  # results of the variants' whole-run analyses
 
     @property
     def main(self) -> str:
@@ -50,7 +52,15 @@ class EvalRun:
 def base_record(question: Question) -> dict[str, Any]:
     return {"id": question.id, "question": question.question, "lang": question.lang, "kind": question.kind,
             "answerable": question.answerable, "relevant": question.relevant, "history": question.history,
-            "source": question.source, "retrieved": {}, "retrieve_ms": {}, "scores": {}}
+            "source": question.source, "retrieved": {}, "retrieve_ms": {}, "scores": {}, "covered": {}}
+
+
+def rotated(variants: dict[str, Any], turn: int) -> list[tuple[str, Any]]:
+    """The variants in an order that starts one further along each question, so none always pays for running
+    first on a new query (cold caches) in the latency figures."""
+    items = list(variants.items())
+    start = turn % len(items) if items else 0
+    return items[start:] + items[:start]
 
 
 def _config(context: EvalContext, options: EvalOptions, mode: str) -> dict[str, Any]:
@@ -88,15 +98,18 @@ def run_eval(settings: Settings, questions: list[Question], options: EvalOptions
                 query = answer.extra.get("standalone_question") if question.history else None
         query = query or retrieval_query(context.answerer, question.question, question.history)
         record["query"] = query
-        for name, variant in variants.items():
+        for name, variant in rotated(variants, len(records)):
             ranking = variant.search(query, options.k)
             record["retrieved"][name] = ranking.post_ids
             record["retrieve_ms"][name] = round(ranking.ms, 2)
+            record["covered"][name] = ranking.covered
             record["scores"][name] = retrieval_scores(ranking.post_ids, question.relevant) \
                 if question.answerable else None
         records.append(record)
+    analyses = {key: analyse(records) for key, analyse in context.analyses.items()}
     return EvalRun(questions, records, options, {name: v.describe() for name, v in variants.items()},
                    _config(context, options, mode), None if judge is None else judge.name,
                    getattr(judge, "failures", 0),
                    {"setup": round(setup_s, 1), "total": round(time.perf_counter() - started, 1)},
-                   {pid: meta.get("title", "") for pid, meta in context.manifest["posts"].items()})
+                   {pid: meta.get("title", "") for pid, meta in context.manifest["posts"].items()},
+                   {name: v.details() for name, v in variants.items() if hasattr(v, "details")}, analyses)

@@ -1,8 +1,10 @@
 """Retrieval variants compared side by side: a registry name -> factory, extensible with :func:`register_variant`.
 
 A factory takes the :class:`EvalContext` and returns an object with ``name``, ``describe()`` and
-``search(query, k) -> Ranking``. Built in: the three modes of the app's ``Retriever`` over the current index
-(``hybrid``, ``dense``, ``bm25``) and ``llamaindex-baseline`` (see :mod:`eval.baseline`).
+``search(query, k) -> Ranking`` (and optionally ``details()``: dimension, bytes of vectors, …). Built in: the
+three modes of the app's ``Retriever`` over the current index (``hybrid``, ``dense``, ``bm25``),
+``llamaindex-baseline`` (see :mod:`eval.baseline`), and the whitening grid ``{dense,hybrid}-raw384`` /
+``{dense,hybrid}-w<K>-b<β>-g<γ>`` (see :mod:`eval.whitened`), resolved from the name.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.settings import Settings
+from eval import whitened
 
 
 @dataclass
@@ -22,6 +25,7 @@ class Ranking:
     post_ids: list[str]
     ms: float
     titles: dict[str, str] = field(default_factory=dict)
+    covered: bool | None = None  # the app's refusal rule on this retrieval (None when the variant has none)
 
 
 class Variant(Protocol):
@@ -39,6 +43,7 @@ class EvalContext:
     settings: Settings
     progress: bool = True
     _answerer: Any = None
+    analyses: dict[str, Callable[[list[dict]], Any]] = field(default_factory=dict)  # run over the records at the end
 
     @property
     def answerer(self) -> Any:
@@ -56,6 +61,23 @@ class EvalContext:
     def embedder(self) -> Any:
         return self.answerer.retriever.embedder
 
+    @functools.cached_property
+    def vector_lab(self) -> Any:
+        """Indexes built in memory from the cached raw embeddings (whitening variants)."""
+        from eval.whitened import VectorLab
+
+        return VectorLab(self)
+
+
+def ranking_of(retrieval: Any, query: str, settings: Settings) -> Ranking:
+    """A ``Retriever`` result as a ranking, with the app's refusal rule applied to it."""
+    from app.answering.language import detect_language
+    from app.answering.refusal import is_covered
+
+    sources = retrieval.sources
+    return Ranking([s.post_id for s in sources], retrieval.ms, {s.post_id: s.title for s in sources},
+                   is_covered(retrieval, detect_language(query), settings))
+
 
 class RetrieverVariant:
     """One mode of the app's ``Retriever`` (one passage per post, so ranks are post ranks)."""
@@ -64,13 +86,22 @@ class RetrieverVariant:
         self.name = mode
         self.mode = mode
         self.retriever = context.answerer.retriever
+        self.settings = context.settings
 
     def describe(self) -> str:
         return f"app Retriever, mode={self.mode}, index {self.retriever.index_dir}"
 
+    def details(self) -> dict[str, Any]:
+        """Dimension and bytes of the searched vectors, dense search time (none for BM25)."""
+        faiss_index = getattr(self.retriever.index, "faiss", None)
+        if self.mode == "bm25" or faiss_index is None:
+            return {}
+        return {"dim": int(faiss_index.d), "index_bytes": int(faiss_index.ntotal * faiss_index.d * 4),
+                "search_us_p50": whitened.search_micros(self.retriever.index),
+                "whitening": self.retriever.index.manifest.get("whitening")}
+
     def search(self, query: str, k: int) -> Ranking:
-        result = self.retriever.retrieve(query, k, mode=self.mode)
-        return Ranking([s.post_id for s in result.sources], result.ms, {s.post_id: s.title for s in result.sources})
+        return ranking_of(self.retriever.retrieve(query, k, mode=self.mode), query, self.settings)
 
 
 def _baseline(context: EvalContext) -> Variant:
@@ -79,12 +110,25 @@ def _baseline(context: EvalContext) -> Variant:
     return BaselineVariant(context)
 
 
-VARIANTS: dict[str, Callable[[EvalContext], Variant]] = {
+class Registry(dict):
+    """Variant factories by name; a name that is not registered may still be built from its pattern."""
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name) or (isinstance(name, str) and whitened.make(name) is not None)
+
+    def __missing__(self, name: str) -> Callable[[EvalContext], Variant]:
+        factory = whitened.make(name)
+        if factory is None:
+            raise KeyError(name)
+        return factory
+
+
+VARIANTS: dict[str, Callable[[EvalContext], Variant]] = Registry({
     "hybrid": lambda c: RetrieverVariant(c, "hybrid"),
     "dense": lambda c: RetrieverVariant(c, "dense"),
     "bm25": lambda c: RetrieverVariant(c, "bm25"),
     "llamaindex-baseline": _baseline,
-}
+})
 RETRIEVER_MODES = ("hybrid", "dense", "bm25")
 
 
@@ -95,7 +139,7 @@ def register_variant(name: str, factory: Callable[[EvalContext], Variant]) -> No
 
 def make_variant(name: str, context: EvalContext) -> Variant:
     if name not in VARIANTS:
-        raise KeyError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
+        raise KeyError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}, and {whitened.NAMES}")
     return VARIANTS[name](context)
 
 

@@ -18,6 +18,7 @@ from llama_index.vector_stores.faiss import FaissVectorStore
 
 from app.bm25 import BM25Index
 from app.index_store import CURRENT, MANIFEST, RAW_EMBEDDINGS, VERSIONS, current_version
+from app.whitening import Whitening
 
 TMP_PREFIX = ".tmp-"
 
@@ -74,17 +75,23 @@ def prune_versions(index_dir: Path, keep: int = 2) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def write_version(index_dir: Path, nodes: list[TextNode], raw: np.ndarray, stored: np.ndarray,
-                  tokens: dict[str, list[str]], manifest: dict[str, Any], embed_model: Any, index_kind: str,
-                  hnsw_m: int) -> Path:
-    """Build a new version from nodes, their vectors (``stored`` goes into FAISS) and their BM25 tokens,
-    then make it current."""
+def write_version(index_dir: Path, nodes: list[TextNode], raw: np.ndarray, tokens: dict[str, list[str]],
+                  manifest: dict[str, Any], embed_model: Any, index_kind: str, hnsw_m: int,
+                  whitening: Whitening | None = None) -> Path:
+    """Build a new version from nodes, their raw vectors and their BM25 tokens, then make it current.
+
+    FAISS gets the raw vectors, or with ``whitening`` their whitened images; the transform is saved in the
+    same version and ``manifest["whitening"]`` (the caller's entry, None without whitening) gains its file
+    name and sha256."""
     root = index_dir / VERSIONS
     root.mkdir(parents=True, exist_ok=True)
     name = f"v{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     tmp = root / (TMP_PREFIX + name)
     tmp.mkdir()
-    stored = np.ascontiguousarray(stored, dtype="float32")
+    raw = np.ascontiguousarray(raw, dtype="float32")
+    stored = raw if whitening is None else whitening.apply(raw)
+    entry = None if whitening is None else {**(manifest.get("whitening") or {}), **whitening.save(tmp)}
+    manifest = {**manifest, "whitening": entry}
     for node, vector in zip(nodes, stored, strict=True):
         node.embedding = vector.tolist()
     store = FaissVectorStore(faiss_index=build_faiss(int(stored.shape[1]), index_kind, hnsw_m))
@@ -95,7 +102,7 @@ def write_version(index_dir: Path, nodes: list[TextNode], raw: np.ndarray, store
     context.persist(persist_dir=str(tmp))
     node_ids = [n.node_id for n in nodes]
     BM25Index.build([tokens[i] for i in node_ids], node_ids).save(tmp, tokens)
-    np.save(tmp / RAW_EMBEDDINGS, np.ascontiguousarray(raw, dtype="float32"))
+    np.save(tmp / RAW_EMBEDDINGS, raw)
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     _fsync_tree(tmp)
     final = root / name

@@ -16,8 +16,9 @@ from tqdm import tqdm
 
 from app import __version__
 from app.bm25 import load_tokens, tokenize
-from app.index_store import FORMAT_VERSION, IndexNotFound, load_index, read_manifest
+from app.index_store import FORMAT_VERSION, IndexNotFound, active_version, load_index, read_manifest
 from app.settings import Settings
+from ingest import whitening_step
 from ingest.chunking import Chunker, ChunkerSettings, embed_text
 from ingest.index_writer import write_version
 from ingest.lock import IndexLock
@@ -50,6 +51,8 @@ class IngestReport:
     chunks_embedded: int = 0
     tokens_embedded: int = 0
     wrote: bool = False
+    whitening: dict[str, Any] | None = None  # the version's whitening entry (parameters, drift), None for raw
+    whitening_reason: str | None = None  # why the transform was fitted (or dropped) in this run
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -85,7 +88,7 @@ def _manifest(posts: list[Post], origin: dict[str, SourceFile], counts: dict[str
                      "max_tokens": embedder.max_tokens},
         "chunker": chunker.as_dict(),
         "index": {"kind": settings.index_kind, "hnsw_m": settings.hnsw_m},
-        "whitening": None,
+        "whitening": report.whitening,
         "sources": report.sources,
         "posts": {p.post_id: {"hash": p.content_hash, "title": p.title, "date": p.date, "url": p.url,
                               "format": p.format, "source": origin[p.post_id].root,
@@ -97,9 +100,13 @@ def _manifest(posts: list[Post], origin: dict[str, SourceFile], counts: dict[str
     }
 
 
-def ingest(settings: Settings, sources: Sequence[str], *, full: bool = False, progress: bool = True,
-           embedder: Any = None) -> IngestReport:
-    """Bring the index at ``settings.index_dir`` in line with ``sources`` (paths or crawl URLs)."""
+def ingest(settings: Settings, sources: Sequence[str], *, full: bool = False, refit_whitening: bool = False,
+           progress: bool = True, embedder: Any = None) -> IngestReport:
+    """Bring the index at ``settings.index_dir`` in line with ``sources`` (paths or crawl URLs).
+
+    Whitening (settings ``whiten``, ``whiten_beta``, ``whiten_gamma``; the index's own choice when they are not
+    set): the stored transform is reused unless the parameters change, the index is rebuilt, or
+    ``refit_whitening``; changing it re-uses the cached raw embeddings, nothing is re-embedded."""
     report = IngestReport(settings.index_dir, [str(s) for s in sources])
     with IndexLock(settings.index_dir):
         start = time.perf_counter()
@@ -127,17 +134,22 @@ def ingest(settings: Settings, sources: Sequence[str], *, full: bool = False, pr
                 report.unchanged if before["hash"] == post.content_hash else report.changed)
             bucket.append(post.post_id)
         report.deleted = sorted(set(old["posts"]) - set(origin)) if old else []
+        whiten = whitening_step.plan(settings, old, active_version(settings.index_dir) if old else None,
+                                     report.rebuild_reason, refit_whitening, embedder.dim)
+        report.whitening_reason = whiten.reason
         report.timings["plan"] = time.perf_counter() - start
-        if not (report.rebuild_reason or report.added or report.changed or report.deleted):
-            report.chunks = old["stats"]["chunks"]
+        if not (report.rebuild_reason or report.added or report.changed or report.deleted or whiten.reason):
+            report.chunks, report.whitening = old["stats"]["chunks"], old.get("whitening")
             return report
-        _build(settings, posts, origin, old_posts, report, embedder, chunker_settings, progress)
+        _build(settings, posts, origin, old_posts, report, embedder, chunker_settings, whiten, progress)
         report.wrote = True
     return report
 
 
 def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile], old_posts: dict[str, Any],
-           report: IngestReport, embedder: Any, chunker_settings: ChunkerSettings, progress: bool) -> None:
+           report: IngestReport, embedder: Any, chunker_settings: ChunkerSettings,
+           whiten: whitening_step.WhiteningPlan,
+           progress: bool) -> None:
     start = time.perf_counter()
     reuse = set(report.unchanged)
     previous = load_index(settings.index_dir, embedder.as_llama_index()) if reuse else None
@@ -152,6 +164,7 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
         else:
             nodes_of[post.post_id] = chunker.chunk(post)
             fresh.extend(nodes_of[post.post_id])
+    whitening_step.check_rows(whiten, sum(len(nodes) for nodes in nodes_of.values()))
     report.timings["chunk"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -176,7 +189,8 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
         raw[i] = vectors[fresh_rows[node.node_id]] if node.node_id in fresh_rows else old_raw[old_rows[node.node_id]]
     report.chunks, report.chunks_embedded = len(nodes), len(fresh)
     counts = {pid: len(ns) for pid, ns in nodes_of.items()}
+    transform, report.whitening = whitening_step.apply(whiten, raw, len(fresh))
     manifest = _manifest(posts, origin, counts, embedder, chunker_settings, settings, report)
-    write_version(settings.index_dir, nodes, raw, raw, tokens, manifest, embedder.as_llama_index(),
-                  settings.index_kind, settings.hnsw_m)
+    write_version(settings.index_dir, nodes, raw, tokens, manifest, embedder.as_llama_index(),
+                  settings.index_kind, settings.hnsw_m, transform)
     report.timings["write"] = time.perf_counter() - start

@@ -5,6 +5,15 @@ the rule needs both signals to be weak: the best dense cosine under a per-langua
 score under a floor. Calibrated on eval/questions/kexue.jsonl (multilingual-e5-small, raw vectors): it
 refuses 10 of the 14 unanswerable questions and 2 of the 160 answerable ones; the model's own "the
 excerpts do not say" catches more. Thresholds are settings (``refuse_*``) so another embedder can be fitted.
+
+Whitening (``kexue ingest --whiten K``) changes which chunks dense search finds, not the scale the floors are
+on: ``Retrieval.dense_top`` is always the raw e5 cosine (for a whitened index it is recomputed from the raw
+embeddings of the hits). Raw cosines leave little room: a relevant post's best chunk scores 0.915 on average
+against 0.897 for the best irrelevant one (gap 0.018, 1.3 standard deviations of a question's similarities);
+whitening with k=256, β=γ=1 widens that to 0.467 against 0.329 (gap 0.138, 2.2 SDs) while ranking an
+irrelevant chunk first more often (17.5% of questions against 11.9%), so a floor on whitened cosine would need
+calibrating per transform. Reading raw cosine keeps the rule's decisions identical for every whitening setting
+on the question set (see BENCH.md, "BERT-whitening").
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from app.answering.extractive import overlap
 from app.answering.types import Source
-from app.index_store import IndexError_, load_index, read_manifest
+from app.index_store import IndexError_, LoadedIndex, load_index, read_manifest
 from app.settings import Settings
 
 MODES = ("hybrid", "dense", "bm25")
@@ -28,7 +29,7 @@ class Retrieval:
 
     sources: list[Source]
     ms: float
-    dense_top: float  # best raw cosine among dense hits (0 when dense search was not run)
+    dense_top: float  # best raw e5 cosine among dense hits, whitened index or not (0 when dense was not run)
     bm25_top: float  # best BM25 score (0 when none)
 
 
@@ -42,7 +43,8 @@ def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
 
 
 class Retriever:
-    """Embeds queries with the index's own embedder and searches its FAISS and BM25 indexes."""
+    """Embeds queries with the index's own embedder and searches its FAISS and BM25 indexes; the index maps each
+    query through its own whitening transform (stored with the version), so no query meets the wrong one."""
 
     def __init__(self, settings: Settings, embedder: Any = None):
         manifest = read_manifest(settings.index_dir)
@@ -61,6 +63,12 @@ class Retriever:
     def index_dir(self) -> Path:
         return self.index.path
 
+    def with_index(self, index: LoadedIndex) -> Retriever:
+        """The same retriever over another view of the index (e.g. other vectors of the same rows)."""
+        other = copy.copy(self)
+        other.index = index
+        return other
+
     def retrieve(self, query: str, k: int, mode: str = "hybrid", per_post: int = 1) -> Retrieval:
         """Top ``k`` passages, at most ``per_post`` from any one post."""
         if mode not in MODES:
@@ -72,7 +80,7 @@ class Retriever:
             vector = self.embedder.embed_queries([query])[0]
             hits = self.index.search_ids(vector, CANDIDATES)
             rankings.append([node_id for node_id, _ in hits])
-            dense_top = hits[0][1] if hits else 0.0
+            dense_top = self.index.raw_top(vector, hits)
         if mode in ("hybrid", "bm25"):
             hits = self.index.bm25.search(query, CANDIDATES)
             rankings.append([node_id for node_id, _ in hits])

@@ -9,6 +9,7 @@ import click
 
 from app.index_store import IndexError_, current_version, dir_size, read_manifest
 from app.settings import Settings
+from app.whitening import describe
 
 
 def index_info(index_dir: Path) -> dict:
@@ -18,6 +19,7 @@ def index_info(index_dir: Path) -> dict:
     return {
         "index": str(index_dir), "version": version.name, "created": manifest["created"],
         "embedder": manifest["embedder"]["name"], "dim": manifest["stats"]["dim"],
+        "stored_dim": (manifest.get("whitening") or {}).get("k", manifest["stats"]["dim"]),
         "whitening": manifest.get("whitening"), "faiss": manifest["index"]["kind"],
         "posts": manifest["stats"]["posts"], "chunks": manifest["stats"]["chunks"],
         "by_source": manifest["stats"]["by_source"], "by_format": manifest["stats"]["by_format"],
@@ -31,8 +33,14 @@ def print_info(info: dict, as_json: bool) -> None:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
     click.echo(f"index      {info['index']} (version {info['version']}, built {info['created']})")
-    click.echo(f"embedder   {info['embedder']}, dimension {info['dim']}, FAISS {info['faiss']}, "
-               f"whitening {info['whitening'] or 'none'}")
+    click.echo(f"embedder   {info['embedder']}, dimension {info['dim']}, FAISS {info['faiss']} of "
+               f"{info['stored_dim']}-dimensional vectors")
+    click.echo(f"whitening  {describe(info['whitening'])}")
+    drift = (info["whitening"] or {}).get("drift")
+    if drift:
+        advice = "; refit advised: `kexue ingest --refit-whitening`" if drift["refit_advised"] else ""
+        click.echo(f"drift      {drift['new_share']:.1%} of the chunks embedded since the fit, second-moment "
+                   f"distance {drift['second_moment_distance']:.3f} at the last ingest{advice}")
     click.echo(f"posts      {info['posts']} ({info['excerpt_only']} excerpt only), chunks {info['chunks']}")
     click.echo("by source  " + ", ".join(f"{k}: {v}" for k, v in sorted(info["by_source"].items())))
     click.echo("by format  " + ", ".join(f"{k}: {v}" for k, v in sorted(info["by_format"].items())))
