@@ -16,8 +16,9 @@ from app.settings import Settings
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for report.json, report.md, questions.jsonl and the plots.")
 @click.option("--variant", "variants", multiple=True,
-              help="Retrieval variant: hybrid, dense, bm25, llamaindex-baseline; repeatable, the first is the main "
-                   "one (default: hybrid).")
+              help="Retrieval variant: hybrid, dense, bm25, llamaindex-baseline, or a whitening setting rebuilt "
+                   "from the cached raw vectors: dense|hybrid-raw384, dense|hybrid-w<K>-b<BETA>-g<GAMMA> (e.g. "
+                   "hybrid-w256-b0.5-g1); repeatable, the first is the main one (default: hybrid).")
 @click.option("--retrieval-only", is_flag=True, help="Score retrieval only; do not generate answers.")
 @click.option("--llm", type=click.Choice(["local", "openai", "extractive"]),
               help="Answer backend (default: the setting llm).")
@@ -60,6 +61,9 @@ def eval_command(settings: Settings, question_paths: tuple[Path, ...], out_dir: 
                           not no_progress)
     try:
         run = run_eval(settings, questions, options)
+    except KeyError as exc:
+        raise click.BadParameter(f"cannot build variant: {exc.args[0] if exc.args else exc}",
+                                 param_hint="--variant") from None
     except (IndexError_, ModelError, LLMUnavailable, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
     report = write_outputs(run, out_dir)
