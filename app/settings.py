@@ -71,6 +71,7 @@ class Settings:
     refuse_dense_zh: float = 0.900
     refuse_dense_en: float = 0.815
     refuse_bm25: float = 11.0
+    trust_bm25: float = 14.0
     whiten: int = 0
     whiten_beta: float = 1.0
     whiten_gamma: float = 1.0

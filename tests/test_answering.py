@@ -11,6 +11,7 @@ import pytest
 
 from app.answering import Answerer
 from app.answering.language import detect_language
+from app.answering.refusal import is_clearly_covered
 from tests.conftest import PROJECT
 
 SIMSIAM = "7980"
@@ -40,6 +41,17 @@ def test_uncovered_questions_are_refused_in_their_language(answerer):
     assert false_refusals <= 2
 
 
+def test_a_model_refusal_is_overruled_only_on_strong_retrieval(answerer):
+    """The rule that overrules the model's "not covered" never fires for a question the blog does not cover,
+    and fires for answerable ones with a strong lexical match."""
+    settings = answerer.settings
+    unanswerable = _questions(answerable=False)
+    assert not any(is_clearly_covered(answerer.retriever.retrieve(q["question"], 5), settings) for q in unanswerable)
+    answerable = _questions(answerable=True, lang="zh")[:40]
+    strong = sum(is_clearly_covered(answerer.retriever.retrieve(q["question"], 5), settings) for q in answerable)
+    assert strong >= 0.5 * len(answerable)
+
+
 def test_simsiam_answer_cites_the_post(answerer):
     answer = answerer.answer("SimSiam为什么不退化", llm="local")
     assert answer.llm == "local" and answer.lang == "zh" and not answer.refused
@@ -64,6 +76,7 @@ def test_follow_up_is_rewritten_from_history(answerer):
     answer = answerer.answer("那它和BYOL有什么区别？", history=["SimSiam为什么不退化？"], llm="local")
     standalone = answer.extra["standalone_question"]
     assert "SimSiam" in standalone and standalone != "那它和BYOL有什么区别？"
+    assert detect_language(standalone) == "zh"
     assert SIMSIAM in [s.post_id for s in answer.sources[:3]]
 
 

@@ -13,7 +13,7 @@ from app.answering.citations import check_citations
 from app.answering.language import detect_language
 from app.answering.llm import ChatBackend, LLMUnavailable, load_backend
 from app.answering.prompt import REFUSAL, SYSTEM, answer_messages, rewrite_messages, says_not_covered
-from app.answering.refusal import is_covered
+from app.answering.refusal import is_clearly_covered, is_covered
 from app.answering.retriever import Retrieval, Retriever
 from app.answering.tool_use import tool_round
 from app.answering.types import Answer, Source
@@ -21,6 +21,9 @@ from app.settings import Settings
 
 MAX_QUESTION_CHARS = 2000
 LLM_CHOICES = ("local", "openai", "extractive")
+HEAD_CHARS = {"zh": 12, "en": 40}  # enough of an answer to tell whether the model is refusing
+OVERRULED = ("the language model found no answer in its short excerpts, but retrieval matched strongly: "
+             "quoting the best-matching sentences instead")
 CLOSE_SHARE = 0.5  # prompt only the posts whose fused score is at least this share of the best one
 
 
@@ -65,12 +68,14 @@ class Answerer:
         if not history:
             return question
         if llm != extractive.NAME:
+            lang = detect_language(question)
             try:
-                rewritten = self._complete(llm, rewrite_messages(history, question), 96).strip().strip("\"“”")
-                if 2 <= len(rewritten) <= 4 * len(question) + 200:
-                    return rewritten
+                rewritten = self._complete(llm, rewrite_messages(history, question, lang), 96).strip().strip("\"“”")
             except LLMUnavailable:
-                pass
+                rewritten = ""
+            # a rewrite in another language, or an answer instead of a question, would mislead retrieval
+            if 2 <= len(rewritten) <= 2 * len(question) + 80 and detect_language(rewritten) == lang:
+                return rewritten
         return f"{history[-1]} {question}"
 
     def stream(self, question: str, k: int | None = None, history: list[str] | None = None,
@@ -93,7 +98,8 @@ class Answerer:
             yield text
         else:
             given = self.prompt_sources(standalone, retrieval)
-            text, used, notice = yield from self._generate(standalone, lang, given, llm, timings, trace)
+            strong = is_clearly_covered(retrieval, self.settings)
+            text, used, notice = yield from self._generate(standalone, lang, given, llm, timings, trace, strong)
             refused = says_not_covered(text)
         sources = retrieval.sources
         if refused:
@@ -122,8 +128,10 @@ class Answerer:
         return [dataclasses.replace(s, rank=i) for i, s in enumerate(close, start=1)]
 
     def _generate(self, question: str, lang: str, sources: list[Source], llm: str,
-                  timings: dict[str, float], trace: dict) -> Iterator[str]:
-        """Stream the generated answer; on ``LLMUnavailable`` fall back to the extractive one with a notice."""
+                  timings: dict[str, float], trace: dict, strong: bool = False) -> Iterator[str]:
+        """Stream the generated answer; on ``LLMUnavailable`` fall back to the extractive one with a notice.
+        With ``strong`` retrieval the answer's first characters are held back until they show whether the model
+        refuses; such a refusal is replaced by the extractive answer (see ``is_clearly_covered``)."""
         if llm != extractive.NAME:
             pieces: list[str] = []
             start = time.perf_counter()
@@ -135,12 +143,27 @@ class Answerer:
                 trace["tool_calls"] = [{k: c[k] for k in ("name", "arguments", "ok", "result")} for c in tools.calls]
                 replies = [tools.reply] if tools.reply else backend.stream(
                     tools.messages, max_tokens=self.settings.llm_max_tokens, temperature=self.settings.llm_temperature)
+                held, head_chars = strong, HEAD_CHARS[lang]
                 for piece in replies:
                     if not pieces:
                         timings["first_token_ms"] = round((time.perf_counter() - start) * 1000, 1)
                     pieces.append(piece)
-                    yield piece
-                return "".join(pieces), llm, ""
+                    if not held:
+                        yield piece
+                        continue
+                    head = "".join(pieces)
+                    if len(head) >= head_chars:
+                        if says_not_covered(head):
+                            break
+                        held = False
+                        yield head
+                text = "".join(pieces)
+                if not (held and says_not_covered(text)):
+                    if held:
+                        yield text
+                    return text, llm, ""
+                notice = OVERRULED
+                trace["overruled_refusal"] = True
             except LLMUnavailable as exc:
                 notice = f"{exc}: answered extractively instead"
                 if pieces:

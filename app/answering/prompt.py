@@ -18,8 +18,10 @@ CITE_REMINDER = {"zh": "用中文回答，每句末尾用[编号]标注出处。
 REFUSAL = {"zh": "博客没有涉及这个问题。", "en": "The blog does not cover this question."}
 REFUSAL_MARKERS = ("没有涉及", "未涉及", "没有提到", "未提及", "无法回答", "does not cover", "doesn't cover",
                    "not covered", "do not contain", "don't contain", "does not contain", "no information")
-REWRITE = ("Rewrite the last question as one standalone question in the same language, resolving pronouns and "
-           "references from the earlier questions. Output only the rewritten question.")
+REWRITE = {"zh": "把用户的最后一个问题改写成一个独立、完整的中文问题：根据前面的问题补全代词和省略的对象。"
+                 "只输出改写后的问题，不要回答。",
+           "en": "Rewrite the user's last question as one standalone question in English, resolving pronouns and "
+                 "references from the earlier questions. Output only the rewritten question; do not answer it."}
 MIN_SOURCE_CHARS = 90
 
 
@@ -46,10 +48,10 @@ def answer_messages(question: str, lang: str, sources: list[Source], chars: int)
     ]
 
 
-def rewrite_messages(history: list[str], question: str) -> list[dict]:
+def rewrite_messages(history: list[str], question: str, lang: str) -> list[dict]:
     turns = "\n".join(f"User: {turn}" for turn in history)
     return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"{REWRITE}\n{turns}\nUser (last question): {question}"}]
+            {"role": "user", "content": f"{REWRITE[lang]}\n{turns}\nUser (last question): {question}"}]
 
 
 def says_not_covered(text: str) -> bool:
