@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 
-_EVENT = re.compile(
+# Fences, escapes, dollars and environments, as named regex groups; the math plugin extends the same alternation.
+FENCE_DOLLAR_ENV_EVENTS = (
     r"(?m)(?P<fence>^[ \t>]*(?:```|~~~))"
     r"|(?P<escaped>\\\\|\\\$)"
     r"|(?P<display>\$\$)"
     r"|(?P<inline>\$)"
     r"|\\begin\{(?P<begin>[^}\n]+)\}"
     r"|\\end\{(?P<end>[^}\n]+)\}"
-    r"|(?P<bracket_open>\\\[)"
+)
+_EVENT = re.compile(
+    FENCE_DOLLAR_ENV_EVENTS
+    + r"|(?P<bracket_open>\\\[)"
     r"|(?P<bracket_close>\\\])"
     r"|(?P<blank>\n[ \t>]*\n)"
 )

@@ -81,3 +81,15 @@ def corpus_index(model_settings: Settings, tmp_path_factory: pytest.TempPathFact
     settings = model_settings.replace(index_dir=tmp_path_factory.mktemp("corpus-index") / "index")
     ingest(settings, [str(corpus_path(name)) for name in ("kexue-pages", "kexue-md", "seeds")], progress=False)
     return settings
+
+
+@pytest.fixture(scope="session")
+def openai_server_url(model_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
+    """The real OpenAI-compatible server (llama-cpp-python's, 0.5B model, tools enabled) on 127.0.0.1."""
+    from tests.openai_server import ServerFailed, openai_server
+
+    try:
+        with openai_server(model_settings, tmp_path_factory.mktemp("server") / "server.log") as base:
+            yield base
+    except ServerFailed as exc:
+        pytest.fail(str(exc))

@@ -14,7 +14,7 @@ from app.answering.llm.local import LocalBackend
 from app.answering.llm.openai_api import OpenAIBackend, api_key
 from app.models import gguf
 from app.settings import Settings
-from tests.openai_server import SERVER_KEY, ServerFailed, free_port, openai_server, prepared
+from tests.openai_server import SERVER_KEY, free_port, prepared
 
 GENERATOR = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -128,13 +128,8 @@ def test_api_key_comes_from_the_environment() -> None:
 
 
 @pytest.fixture(scope="module")
-def server(model_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
-    """The real OpenAI-compatible server (llama-cpp-python's, 0.5B model) on a free port of 127.0.0.1."""
-    try:
-        with openai_server(model_settings, tmp_path_factory.mktemp("server") / "server.log") as base:
-            yield base
-    except ServerFailed as exc:
-        pytest.fail(str(exc))
+def server(openai_server_url: str) -> str:
+    return openai_server_url
 
 
 def test_openai_backend_streams_from_a_real_server(server: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from app.answering import Answerer
 from app.answering.render import sources_block
 from app.answering.tool_use import offered_tools, run_calls, tool_round
 from app.settings import Settings
-from tests.openai_server import SERVER_KEY, ServerFailed, openai_server
+from tests.openai_server import SERVER_KEY
 
 ADDER_PLUGIN = '''
 from plugins import Tool, ToolResult, hookimpl
@@ -38,12 +38,8 @@ def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(model_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
-    try:
-        with openai_server(model_settings, tmp_path_factory.mktemp("server") / "server.log") as base:
-            yield base
-    except ServerFailed as exc:
-        pytest.fail(str(exc))
+def server(openai_server_url: str) -> str:
+    return openai_server_url
 
 
 @pytest.fixture

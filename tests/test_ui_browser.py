@@ -7,12 +7,12 @@ follow-up use the local model.
 from __future__ import annotations
 
 import os
-import socket
 import time
 
 import pytest
 
 from tests.conftest import PROJECT
+from tests.openai_server import free_port
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")  # pandas deprecations inside Gradio
@@ -27,19 +27,13 @@ SIMSIAM_TITLE = "《从动力学角度看优化算法（六）：为什么SimSia
 LLM_WAIT_MS = 240_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ui_url(corpus_index):
     from app.answering import Answerer
     from app.ui import build_app, launch_app
 
     app = build_app(Answerer(corpus_index.replace(llm="extractive")))
-    port = _free_port()
+    port = free_port()
     launch_app(app, port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     app.close()

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.conftest import PROJECT
+from tests.openai_server import free_port
 
 # Twenty answerable questions of the question set about twenty different posts (two in English).
 QUESTION_IDS = ("q001", "q002", "q003", "q004", "q007", "q008", "q009", "q012", "q015", "q018", "q019", "q020",
@@ -22,15 +23,9 @@ QUESTION_IDS = ("q001", "q002", "q003", "q004", "q007", "q008", "q009", "q012", 
 POST_URL = re.compile(r"https://kexue\.fm/archives/(\d+)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chat_server(corpus_index):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     command = [sys.executable, "-m", "app", "chat", "--port", str(port), "--llm", "extractive",
                "--index", str(corpus_index.index_dir)]

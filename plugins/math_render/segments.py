@@ -9,16 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.latex_spans import FENCE_DOLLAR_ENV_EVENTS
+
 TEXT, CODE, INLINE, DISPLAY = "text", "code", "inline", "display"
 
 _EVENT = re.compile(
-    r"(?m)(?P<fence>^[ \t>]*(?:```|~~~))"
-    r"|(?P<escaped>\\\\|\\\$)"
-    r"|(?P<display>\$\$)"
-    r"|(?P<inline>\$)"
-    r"|\\begin\{(?P<begin>[^}\n]+)\}"
-    r"|\\end\{(?P<end>[^}\n]+)\}"
-    r"|(?P<bracket>\\\[)|(?P<bracket_close>\\\])"
+    FENCE_DOLLAR_ENV_EVENTS
+    + r"|(?P<bracket>\\\[)|(?P<bracket_close>\\\])"
     r"|(?P<paren>\\\()|(?P<paren_close>\\\))"
     r"|(?P<blank>\n[ \t>]*\n)"
 )
