@@ -62,13 +62,14 @@ class Answerer:
     def _complete(self, llm: str, messages: list[dict], max_tokens: int) -> str:
         return "".join(self.backend(llm).stream(messages, max_tokens=max_tokens, temperature=0.0))
 
-    def standalone_question(self, question: str, history: list[str] | None, llm: str) -> str:
+    def standalone_question(self, question: str, history: list[str] | None, llm: str,
+                            lang: str | None = None) -> str:
         """Rewrite a follow-up into a standalone question from the earlier user turns (by the LLM if one
         can run, else by prefixing the last turn, which is enough for retrieval)."""
         if not history:
             return question
         if llm != extractive.NAME:
-            lang = detect_language(question)
+            lang = lang or detect_language(question)
             try:
                 rewritten = self._complete(llm, rewrite_messages(history, question, lang), 96).strip().strip("\"“”")
             except LLMUnavailable:
@@ -87,7 +88,7 @@ class Answerer:
             raise QuestionError(f"unknown llm {llm!r}; choose one of {', '.join(LLM_CHOICES)}")
         lang = detect_language(question)
         start = time.perf_counter()
-        standalone = self.standalone_question(question, history, llm)
+        standalone = self.standalone_question(question, history, llm, lang)
         retrieval = self.retriever.retrieve(standalone, k or self.settings.top_k, mode=mode)
         generate_start = time.perf_counter()
         timings: dict[str, float] = {"retrieve_ms": round(retrieval.ms, 1)}

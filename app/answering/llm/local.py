@@ -23,10 +23,11 @@ _MODELS: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def chatml(messages: list[dict]) -> str:
-    """The messages in ChatML (``<|im_start|>role\\n...<|im_end|>``), opening the assistant's turn."""
-    turns = [f"<|im_start|>{m['role']}\n{m['content']}{IM_END}\n" for m in messages]
-    return "".join(turns) + "<|im_start|>assistant\n"
+def chatml(messages: list[dict], reply: bool = True) -> str:
+    """The messages in ChatML (``<|im_start|>role\\n...<|im_end|>``), opening the assistant's turn when
+    ``reply``."""
+    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}{IM_END}\n" for m in messages)
+    return turns + "<|im_start|>assistant\n" if reply else turns
 
 
 def model_path(settings: Settings) -> Path:
@@ -97,8 +98,7 @@ class LocalBackend:
     def prime(self, prefix: list[dict]) -> None:
         """Evaluate a prompt prefix (the fixed system prompt) now, so that later prompts starting with it only
         pay for the rest: llama.cpp keeps the evaluated tokens and reuses the longest common prefix."""
-        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}{IM_END}\n" for m in prefix)
-        tokens = self.model.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+        tokens = self.model.tokenize(chatml(prefix, reply=False).encode("utf-8"), add_bos=True, special=True)
         with self._lock:
             if list(self.model.eval_tokens)[: len(tokens)] != tokens:
                 self.model.reset()
