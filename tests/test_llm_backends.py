@@ -43,6 +43,13 @@ def test_local_model_is_loaded_once(local_backend: LocalBackend, model_settings:
     assert again.model is local_backend.model
 
 
+def test_local_answer_depends_on_its_prompt_only(local_backend: LocalBackend) -> None:
+    """Sampling is seeded per request: another answer generated in between does not change this one."""
+    first = "".join(local_backend.stream(ASK, max_tokens=24, temperature=0.8))
+    "".join(local_backend.stream([{"role": "user", "content": "Say hello."}], max_tokens=8, temperature=0.8))
+    assert "".join(local_backend.stream(ASK, max_tokens=24, temperature=0.8)) == first
+
+
 def test_local_caller_stop_strings_end_the_answer(local_backend: LocalBackend) -> None:
     ask = [{"role": "user", "content": "Count from 1 to 10, separated by commas."}]
     text = "".join(local_backend.stream(ask, max_tokens=40, temperature=0.0, stop=["5"]))

@@ -18,6 +18,9 @@ NAME = "local"
 IM_END = "<|im_end|>"
 _STOPS = [IM_END, "<|im_start|>", "<|endoftext|>"]
 _DONE = object()
+# Each request samples from the same seed, so an answer depends on its prompt only, not on how many answers
+# the process generated before (llama.cpp otherwise derives each request's seed from the previous one).
+SAMPLING_SEED = 20201211
 QUEUE_LIMITS = 10  # how many time limits a request may wait for the model while others use it
 _MODELS: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
 _MODELS_LOCK = threading.Lock()
@@ -114,7 +117,8 @@ class LocalBackend:
             raise LLMUnavailable(f"the prompt has {len(tokens)} tokens; the local model's context is {self.n_ctx}")
         pieces: queue.Queue = queue.Queue()
         cancel = threading.Event()
-        options = {"max_tokens": min(max_tokens, room), "temperature": temperature, "stop": _STOPS + (stop or []),
+        options = {"max_tokens": min(max_tokens, room), "temperature": temperature, "seed": SAMPLING_SEED,
+                   "stop": _STOPS + (stop or []),
                    "stream": True, "stopping_criteria": StoppingCriteriaList([lambda _ids, _lg: cancel.is_set()])}
         running = threading.Event()
         threading.Thread(target=self._generate, args=(tokens, options, pieces, cancel, running), daemon=True).start()
