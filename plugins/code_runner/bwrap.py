@@ -3,7 +3,9 @@
 Inside, the snippet sees ``/usr`` (and the ``/bin``, ``/lib`` links), a few files of ``/etc``, the host's Python
 (its installation and its virtual environment, read-only, at their own paths, so installed packages such as
 numpy are importable), a fresh ``/proc`` and ``/dev``, and three empty tmpfs of ``disk_mb`` each: the working
-directory ``/sandbox`` (also ``HOME``), ``/tmp`` and ``/dev/shm``. Nothing else of the host is visible.
+directory ``/sandbox`` (also ``HOME``), ``/tmp`` and ``/dev/shm``. Nothing else of the host is visible. The
+Python directories are bound after the scratch mounts, so an environment under ``/tmp`` (a checkout there) stays
+visible; one that is or contains a path the sandbox replaces (``/tmp`` itself, ``/etc``, …) is refused.
 
 As a normal user, bubblewrap makes a user namespace (the snippet is uid 65534 inside, the user outside) and
 forbids further ones. As root it runs without one (so it can read an interpreter under ``/root``) keeping only
@@ -28,6 +30,7 @@ WORKDIR = "/sandbox"
 SNIPPET_PATH = f"{WORKDIR}/snippet.py"
 FALLBACK_ID = 65534
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+REPLACED = ("/etc", "/dev", "/dev/shm", "/proc", "/tmp", WORKDIR)  # the sandbox's own, never bound from the host
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
              "alternatives", "mime.types", "fonts")
 ENV = {"LANG": "C.UTF-8", "HOME": WORKDIR, "TMPDIR": "/tmp", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib",
@@ -68,6 +71,16 @@ def _within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
+def interpreter_conflict() -> str | None:
+    """Why this interpreter cannot be shown in the sandbox (a directory of it is a path the sandbox replaces)."""
+    for directory in interpreter_dirs():
+        replaced = next((r for r in REPLACED if _within(r, directory)), None)
+        if replaced is not None:
+            return (f"the Python environment {directory} cannot be shown in the sandbox, which has its own "
+                    f"{replaced}: install the project and its virtual environment in another directory")
+    return None
+
+
 @dataclass
 class BwrapCommand:
     """What to start: ``argv`` with the environment ``env``; ``fds`` are the descriptors bubblewrap reads."""
@@ -91,9 +104,9 @@ def _system_view() -> list[str]:
 
 
 def _bind_readonly(directories: list[str]) -> list[str]:
-    """Read-only binds at the same paths; parent directories are made world-searchable (bwrap copies modes)."""
+    """Read-only binds at the same paths, after the scratch mounts; new parent directories are world-searchable."""
     args: list[str] = []
-    made: set[str] = {"/", "/etc"}
+    made: set[str] = {"/", *REPLACED}
     for directory in directories:
         parents = [str(p) for p in reversed(Path(directory).parents)]
         for parent in parents:
@@ -106,8 +119,7 @@ def _bind_readonly(directories: list[str]) -> list[str]:
 
 def _scratch(limits: Limits) -> list[str]:
     size = str(limits.disk_mb * 1024 * 1024)
-    return ["--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
-            "--proc", "/proc",
+    return ["--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm", "--proc", "/proc",
             "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
             "--perms", "0777", "--size", size, "--tmpfs", WORKDIR]
 
@@ -125,7 +137,7 @@ def build_command(bwrap: str, limits: Limits, *, snippet_fd: int, seccomp_fd: in
     argv = [bwrap, *identity,
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--hostname", "sandbox",
-            *_system_view(), *_bind_readonly(interpreter_dirs()), *_scratch(limits),
+            *_system_view(), *_scratch(limits), *_bind_readonly(interpreter_dirs()), "--remount-ro", "/dev",
             "--file", str(snippet_fd), SNIPPET_PATH, "--remount-ro", "/", "--chdir", WORKDIR,
             "--seccomp", str(seccomp_fd), "--json-status-fd", str(status_fd), "--",
             executable, "-I", "-S", "-c", launcher_source,

@@ -16,7 +16,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from .bwrap import build_command, find_bwrap
+from .bwrap import build_command, find_bwrap, interpreter_conflict
 from .capture import Capture, run_and_capture
 from .code_check import check_code, python2_hint
 from .launcher import MARK
@@ -115,6 +115,9 @@ def run_python(code: str, limits: Limits | None = None) -> RunResult:
                                  "so code is not run")
     if not sys.executable:
         return RunResult.refused("the path of the Python interpreter is unknown")
+    conflict = interpreter_conflict()
+    if conflict is not None:
+        return RunResult.refused(conflict)
     try:
         capture = _start(bwrap, code, program, limits)
     except (OSError, subprocess.SubprocessError) as exc:
