@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -26,14 +27,23 @@ def small(model_settings: Settings, md_subset, tmp_path: Path, embedder) -> Sett
     return settings
 
 
-def test_baseline_is_built_once_and_ranks_posts(small: Settings, embedder, monkeypatch: pytest.MonkeyPatch):
+def test_baseline_is_built_once_and_ranks_posts(small: Settings, embedder, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]):
     from llama_index.core import Settings as LlamaSettings
     from llama_index.core.llms import MockLLM
 
     from app.answering import Answerer
 
     answerer = Answerer(small, embedder=embedder)
-    variant = make_variant("llamaindex-baseline", EvalContext(small, False, answerer))
+    variant = make_variant("llamaindex-baseline", EvalContext(small, True, answerer))
+    err = capsys.readouterr().err
+    assert "llamaindex-baseline: no cached build for this corpus and embedder: re-embedding every post" in err
+    estimate = re.search(r"embedding (\d+) chunks \(\d+ tokens\) at \d+ tokens/s: estimated \d+(\.\d)? (s|min|h) more",
+                         err)
+    assert estimate, err
+    chunks = estimate[1]
+    assert re.search(rf"baseline embed: 100%.* {chunks}/{chunks} ", err), err  # the progress bar, at its end
+    assert err.index("estimated") < err.index("baseline embed:")
     assert isinstance(LlamaSettings.llm, MockLLM)
     assert variant.info["posts"] == 3 and variant.info["chunks"] >= 3
     assert variant.path.parent == small.cache_dir / "eval-baseline"
@@ -45,8 +55,8 @@ def test_baseline_is_built_once_and_ranks_posts(small: Settings, embedder, monke
         raise AssertionError("the cached baseline should have been reused")
 
     monkeypatch.setattr(baseline, "build", no_rebuild)
-    again = make_variant("llamaindex-baseline", EvalContext(small, False, answerer))
-    assert again.path == variant.path
+    again = make_variant("llamaindex-baseline", EvalContext(small, True, answerer))
+    assert again.path == variant.path and "llamaindex-baseline:" not in capsys.readouterr().err
     assert again.search("低糖电饭锅的原理", 1).post_ids == ["10240"]
 
 
@@ -55,3 +65,7 @@ def test_cache_key_depends_on_embedder_and_posts():
     assert key == baseline.cache_key("fp", {"2": "h2", "1": "h1"})
     assert key != baseline.cache_key("other", {"1": "h1", "2": "h2"})
     assert key != baseline.cache_key("fp", {"1": "h1", "2": "changed"})
+
+
+def test_durations_are_seconds_minutes_or_hours():
+    assert [baseline.duration(s) for s in (0.2, 42, 2100, 9000)] == ["1 s", "42 s", "35 min", "2.5 h"]
