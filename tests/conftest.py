@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -70,16 +71,20 @@ def md_subset(tmp_path: Path):
 
 
 @pytest.fixture(scope="session")
-def corpus_index(model_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings for an index of the whole corpus: $KEXUE_TEST_INDEX when set (used as it is), else built once
-    per session into a temporary directory (several minutes)."""
+def corpus_index(model_settings: Settings, embedder) -> Settings:
+    """Settings for an index of the whole corpus: $KEXUE_TEST_INDEX when set (used as it is), else the test index in
+    the cache directory, one per corpus location and embedder. Every session brings it up to date with ``ingest``,
+    which diffs the posts' content hashes against its manifest: a no-op when nothing changed (seconds), only the
+    changed posts re-embedded when some did, a full rebuild when the chunker or index format changed."""
     given = os.environ.get("KEXUE_TEST_INDEX")
     if given:
         return model_settings.replace(index_dir=Path(given))
     from ingest.pipeline import ingest
 
-    settings = model_settings.replace(index_dir=tmp_path_factory.mktemp("corpus-index") / "index")
-    ingest(settings, [str(corpus_path(name)) for name in ("kexue-pages", "kexue-md", "seeds")], progress=False)
+    roots = [str(corpus_path(name)) for name in ("kexue-pages", "kexue-md", "seeds")]
+    key = hashlib.sha256("\0".join([embedder.fingerprint, *roots]).encode()).hexdigest()[:16]
+    settings = model_settings.replace(index_dir=model_settings.cache_dir / "test-index" / key)
+    ingest(settings, roots, progress=False, embedder=embedder)
     return settings
 
 
