@@ -20,7 +20,8 @@ _STOPWORDS_TEXT = (
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split(" "))
 
 
-def _jieba():
+def jieba_module():
+    """jieba, quiet."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -29,7 +30,7 @@ def _jieba():
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased jieba search-mode words, English words, numbers and LaTeX commands; no stopwords."""
-    words = _jieba().lcut_for_search(text.lower())
+    words = jieba_module().lcut_for_search(text.lower())
     return [w for w in (w.strip() for w in words) if w and w not in STOPWORDS and _KEEP.match(w)]
 
 

@@ -7,6 +7,7 @@ Layout of an index directory::
                             llama-index storage (docstore.json, index_store.json, FAISS vector store);
                             with BERT-whitening also whitening.npz (its sha256 is in the manifest), and
                             FAISS then holds the whitened vectors while raw_embeddings.npy keeps the raw ones
+                            terms.json: the bilingual term table mined from the chunks (English -> Chinese names)
     .lock                   held by a running ingest
 """
 
@@ -30,6 +31,7 @@ VERSIONS = "versions"
 MANIFEST = "manifest.json"
 RAW_EMBEDDINGS = "raw_embeddings.npy"
 VECTOR_STORE = "default__vector_store.json"
+TERMS = "terms.json"
 
 
 class IndexError_(Exception):
@@ -105,11 +107,21 @@ class LoadedIndex:
 
         return BM25Index.load(self.path)
 
+    @functools.cached_property
+    def terms(self) -> Any:
+        """The version's bilingual term table (mined from its chunks when an older version has none stored)."""
+        from app.terms import TermTable
+
+        path = self.path / TERMS
+        if path.is_file():
+            return TermTable(json.loads(path.read_text(encoding="utf-8")))
+        return TermTable.mine(self.docstore.get_node(i).text for i in self.row_ids)
+
     def with_vectors(self, faiss_index: Any, whitening: Whitening | None) -> LoadedIndex:
         """The same version (docstore, BM25, raw embeddings) searched through another FAISS index of its rows
         and the transform that made it."""
         other = replace(self, faiss=faiss_index, whitening=whitening)
-        other.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("bm25", "_raw", "_row_of")})
+        other.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("bm25", "_raw", "_row_of", "terms")})
         return other
 
     def query_vector(self, raw_query: np.ndarray) -> np.ndarray:

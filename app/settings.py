@@ -56,17 +56,22 @@ class Settings:
     crawl_delay_s: float = 1.0
     crawl_user_agent: str = "kexue-qa/0.1 (+https://kexue.fm; polite RAG crawler)"
     top_k: int = 5
+    expand_terms: bool = False
     llm: str = "local"
     threads: int = 0
-    llm_timeout_s: float = 120.0
+    llm_timeout_s: float = 300.0
     llm_max_tokens: int = 512
     llm_temperature: float = 0.2
     llm_context: int = 4096
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = ""
     prompt_sources: int = 3
-    prompt_chars: int = 300
+    prompt_chars: int = 1500
     openai_prompt_chars: int = 3000
+    answer_style: str = "quote-explain"
+    quote_chars: int = 360
+    extractive_chars: int = 900
+    sentence_similarity: bool = True
     answer_tools: str = "auto"
     refuse_dense_zh: float = 0.900
     refuse_dense_en: float = 0.815
@@ -118,6 +123,14 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             return Path(str(value)).expanduser() if str(value) else None
         if kind == "Path":
             return Path(str(value)).expanduser()
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if str(value).strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(value).strip().lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("expected true or false")
         if kind == "int":
             return int(value)
         if kind == "float":

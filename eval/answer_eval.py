@@ -13,11 +13,12 @@ from eval.metrics import citation_precision, citation_recall, mean
 from eval.questions import Question
 from eval.variants import retrieval_query
 
-_NOT_PROSE = re.compile(r"```.*?```|\$\$.*?\$\$|\$[^$]*\$|\\\[.*?\\\]|\[\d+\]|https?://\S+", re.S)
+_NOT_PROSE = re.compile(r"```.*?```|\$\$.*?\$\$|\$[^$]*\$|\\\[.*?\\\]|\[\d+\]|https?://\S+|(?m:^>.*$)", re.S)
 
 
 def answer_language(text: str) -> str | None:
-    """Language of the answer's prose (code, formulas, citation marks and URLs removed); None when empty."""
+    """Language of the answer's prose (code, formulas, citation marks, URLs and quoted lines removed); None when
+    empty."""
     prose = _NOT_PROSE.sub(" ", text or "").strip()
     return detect_language(prose) if prose else None
 

@@ -17,7 +17,8 @@ from llama_index.core.schema import TextNode
 from llama_index.vector_stores.faiss import FaissVectorStore
 
 from app.bm25 import BM25Index
-from app.index_store import CURRENT, MANIFEST, RAW_EMBEDDINGS, VERSIONS, current_version
+from app.index_store import CURRENT, MANIFEST, RAW_EMBEDDINGS, TERMS, VERSIONS, current_version
+from app.terms import TermTable
 from app.whitening import Whitening
 
 TMP_PREFIX = ".tmp-"
@@ -103,6 +104,8 @@ def write_version(index_dir: Path, nodes: list[TextNode], raw: np.ndarray, token
     node_ids = [n.node_id for n in nodes]
     BM25Index.build([tokens[i] for i in node_ids], node_ids).save(tmp, tokens)
     np.save(tmp / RAW_EMBEDDINGS, raw)
+    terms = TermTable.mine(n.text for n in nodes).en_to_zh
+    (tmp / TERMS).write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     _fsync_tree(tmp)
     final = root / name

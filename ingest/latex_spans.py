@@ -79,7 +79,7 @@ def is_inside(pos: int, spans: list[tuple[int, int]]) -> bool:
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)(?=\s)|\n")
+SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)(?=\s)|\n")
 
 
 def safe_cuts(text: str, pattern: re.Pattern[str], spans: list[tuple[int, int]]) -> list[int]:
@@ -105,4 +105,4 @@ def paragraphs(text: str) -> list[str]:
 
 def sentences(text: str) -> list[str]:
     """Split a long paragraph after sentence ends or line breaks that lie outside protected spans."""
-    return split_at(text, safe_cuts(text, _SENTENCE_END, protected_spans(text)))
+    return split_at(text, safe_cuts(text, SENTENCE_END, protected_spans(text)))

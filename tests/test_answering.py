@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
-from app.answering import Answerer
+from app.answering import Answer, Answerer, Evidence
 from app.answering.language import detect_language
 from app.answering.refusal import is_clearly_covered
+from eval.answer_eval import answer_language
 from tests.conftest import PROJECT
 
 SIMSIAM = "7980"
@@ -52,11 +53,23 @@ def test_a_model_refusal_is_overruled_only_on_strong_retrieval(answerer):
     assert strong >= 0.5 * len(answerable)
 
 
+NOT_IN_THE_BLOG = ["GPTQ 量化时是怎样逐列更新权重来补偿误差的？", "AlphaFold2 的 Evoformer 模块是怎么设计的？",
+                   "DeepSpeed 的 ZeRO-3 是怎么切分参数的？"]
+
+
+@pytest.mark.parametrize("llm", ["extractive", "local"])
+def test_topics_the_blog_never_covers_are_refused(answerer, llm):
+    for question in NOT_IN_THE_BLOG:
+        answer = answerer.answer(question, llm=llm)
+        assert answer.refused and answer.answer == "博客没有涉及这个问题。" and not answer.citations, question
+
+
 def test_simsiam_answer_cites_the_post(answerer):
     answer = answerer.answer("SimSiam为什么不退化", llm="local")
     assert answer.llm == "local" and answer.lang == "zh" and not answer.refused
     assert "stop_gradient" in answer.answer or "stop gradient" in answer.answer.lower()
     assert "predictor" in answer.answer.lower()
+    assert "动力学" in answer.answer, "the post's own explanation: the fast/slow split of the dynamics"
     cited = {c.post_id: c for c in answer.citations}
     assert SIMSIAM in cited and cited[SIMSIAM].date == "2020-12-11"
     assert cited[SIMSIAM].title == "从动力学角度看优化算法（六）：为什么SimSiam不退化？"
@@ -67,7 +80,7 @@ def test_english_question_gets_english_answer(answerer):
     answer = answerer.answer("What is the core idea behind RoPE rotary position embedding?", llm="local")
     assert answer.lang == "en" and not answer.refused
     assert "8265" in [c.post_id for c in answer.citations]
-    assert detect_language(answer.answer) == "en"
+    assert answer_language(answer.answer) == "en", "the answer's own prose (quoted lines aside) is English"
     assert answer.citations and all(c.title == s.title for c in answer.citations for s in answer.sources
                                     if s.rank == c.n)
 
@@ -94,9 +107,34 @@ def test_ask_json_follows_the_schema(corpus_index):
                              "extractive"], capture_output=True, text=True, env=env, cwd=PROJECT, timeout=300)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"question", "answer", "lang", "refused", "citations", "sources", "timings", "llm"}
+    assert set(data) == {"question", "answer", "lang", "refused", "citations", "sources", "timings", "llm",
+                         "sentences", "supported_share"}
+    assert data["sentences"] and set(data["sentences"][0]) >= {"text", "cites", "support", "supported"}
+    assert 0 < data["supported_share"] <= 1
     assert isinstance(data["answer"], str) and data["lang"] == "zh" and data["refused"] is False
     assert set(data["citations"][0]) == {"n", "post_id", "title", "date", "url", "section"}
     assert set(data["sources"][0]) == {"rank", "post_id", "title", "date", "url", "section", "score", "text"}
     assert {"retrieve_ms", "generate_ms", "total_ms"} <= set(data["timings"])
     assert data["citations"][0]["url"] == "https://kexue.fm/archives/7980"
+
+
+def test_evidence_comes_first_labelled_and_whole(answerer):
+    stream = answerer.stream("SimSiam为什么不退化", llm="extractive")
+    evidence = next(stream)
+    assert isinstance(evidence, Evidence) and evidence.excerpts and evidence.gist
+    assert evidence.excerpts[0].post_id == SIMSIAM and [e.rank for e in evidence.excerpts] == \
+        list(range(1, len(evidence.excerpts) + 1))
+    assert sum(len(e.text) for e in evidence.excerpts) >= 600
+    assert all(e.text.count("$$") % 2 == 0 for e in evidence.excerpts)
+    rest = list(stream)
+    assert isinstance(rest[-1], Answer) and "[1]" in rest[-1].answer
+
+
+def test_terminal_prints_the_sources_before_the_answer(corpus_index):
+    env = {**os.environ, "KEXUE_INDEX": str(corpus_index.index_dir)}
+    result = subprocess.run([sys.executable, "-m", "app", "ask", "SimSiam为什么不退化", "--llm", "extractive"],
+                            capture_output=True, text=True, env=env, cwd=PROJECT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.index("《从动力学角度看优化算法（六）：为什么SimSiam不退化？》") < out.index("[1]", out.index("\n\n"))
+    assert out.startswith("依据 Evidence:")

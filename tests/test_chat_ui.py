@@ -68,7 +68,7 @@ def test_answer_streams_then_cites_with_a_sources_panel(handlers):
     assert f"[{SIMSIAM[0]}]({SIMSIAM[2]}) {SIMSIAM[1]}" in reply
     assert "extractive answer" in reply and reply.index("[1]") < reply.index("来源 Sources")
     assert SIMSIAM[0] in panel and SIMSIAM[1] in panel and f"({SIMSIAM[2]})" in panel
-    assert '<details class="kexue-passage"><summary>[1] §\u00a0动力学分析</summary>' in panel
+    assert re.search(r'<details class="kexue-passage"><summary>\[\d\] §\u00a0动力学分析</summary>', panel)
     assert "交替优化" in panel and "Retrieved passages" not in panel
 
     _, full_panel = _final(list(handlers.respond("SimSiam为什么不退化？", [], 3, "extractive", True)))

@@ -63,7 +63,7 @@ def test_answer_eval_end_to_end(corpus_index: Settings, tmp_path: Path, monkeypa
     args = ["eval", "--questions", str(handful(tmp_path / "q.jsonl")), "--limit", "4", "--index",
             str(corpus_index.index_dir), "--out", str(tmp_path / "out"), "--no-progress"]
     if "llm" in inspect.signature(Answerer.answer).parameters:
-        args += ["--llm", "local"]
+        args += ["--llm", "extractive"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))

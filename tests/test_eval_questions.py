@@ -26,13 +26,23 @@ def problems(path: Path) -> list[str]:
     return info.value.problems
 
 
-def test_project_question_set_loads():
-    questions = load_questions([PROJECT / "eval" / "questions"])
-    assert len(questions) == 174
-    assert len({q.id for q in questions}) == 174
-    assert sum(q.answerable for q in questions) == 160
+@pytest.mark.parametrize(("name", "count", "answerable"), [("kexue.jsonl", 174, 160), ("heldout.jsonl", 132, 116)])
+def test_project_question_sets_load(name: str, count: int, answerable: int):
+    questions = load_questions([PROJECT / "eval" / "questions" / name])
+    assert len(questions) == count
+    assert len({q.id for q in questions}) == count
+    assert sum(q.answerable for q in questions) == answerable
     followups = [q for q in questions if q.kind == "followup"]
     assert followups and all(q.history for q in followups)
+
+
+def test_the_two_sets_share_no_post():
+    own, heldout = (load_questions([PROJECT / "eval" / "questions" / name]) for name in ("kexue.jsonl",
+                                                                                          "heldout.jsonl"))
+    assert not {p for q in own for p in q.relevant} & {p for q in heldout for p in q.relevant}
+    assert sum(q.lang == "en" for q in heldout) >= 30
+    assert sum(q.extra.get("style") == "keyword" for q in heldout) >= 20
+    assert sum(not q.answerable for q in heldout) >= 15
 
 
 def test_extra_fields_are_kept_and_blank_lines_skipped(tmp_path: Path):

@@ -84,7 +84,7 @@ def test_answer_with_sources_panel_and_extractive_notice(page):
     panel = page.locator("#kexue-sources")
     expect(panel.locator(f'a[href="{SIMSIAM_URL}"]').first).to_have_text(SIMSIAM_TITLE)
     expect(panel).to_contain_text("2020-12-11")
-    passage = panel.locator("details.kexue-passage").first
+    passage = panel.locator("details.kexue-passage", has=page.locator("summary", has_text="动力学分析")).first
     expect(passage.locator("summary")).to_contain_text("动力学分析")
     expect(passage.get_by_text("交替优化的理解")).to_be_hidden()
     passage.locator("summary").click()
@@ -149,9 +149,16 @@ def test_not_covered_and_errors_are_notices_in_the_chat(page):
 
 def test_streamed_answer_and_follow_up_with_the_local_model(page):
     page.locator("#kexue-settings").get_by_label("local").check()
+    asked = time.monotonic()
     _ask(page, "SimSiam没有负样本，为什么不会坍缩？")
+    panel = page.locator("#kexue-sources")
+    expect(panel).to_contain_text("依据（回答正在生成）", timeout=LLM_WAIT_MS)
+    sources_s = time.monotonic() - asked
     answer = _bot(page).last
     answer.wait_for(timeout=LLM_WAIT_MS)
+    expect(answer).to_contain_text("原文摘录")  # the quoted gist, shown while the model reads
+    expect(panel.locator(f'a[href="{SIMSIAM_URL}"]').first).to_be_visible()
+    (ARTIFACTS / "time-to-sources.txt").write_text(f"{sources_s:.2f} s from submit to the sources panel\n")
     partial = set()
     deadline = time.monotonic() + LLM_WAIT_MS / 1000
     while time.monotonic() < deadline:

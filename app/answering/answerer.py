@@ -10,13 +10,15 @@ from typing import Any
 
 from app.answering import extractive
 from app.answering.citations import check_citations
+from app.answering.evidence import select_evidence
 from app.answering.language import detect_language
 from app.answering.llm import ChatBackend, LLMUnavailable, load_backend
-from app.answering.prompt import REFUSAL, SYSTEM, answer_messages, rewrite_messages, says_not_covered
+from app.answering.prompt import REFUSAL, SYSTEM, answer_messages, quote_block, rewrite_messages, says_not_covered
 from app.answering.refusal import is_clearly_covered, is_covered
 from app.answering.retriever import Retrieval, Retriever
+from app.answering.support import check_sentences
 from app.answering.tool_use import tool_round
-from app.answering.types import Answer, Source
+from app.answering.types import Answer, Evidence, Source
 from app.settings import Settings
 
 MAX_QUESTION_CHARS = 2000
@@ -80,8 +82,9 @@ class Answerer:
         return f"{history[-1]} {question}"
 
     def stream(self, question: str, k: int | None = None, history: list[str] | None = None,
-               llm: str | None = None, mode: str = "hybrid") -> Iterator[str | Answer]:
-        """Yield answer text pieces as they are produced, then the finished :class:`Answer`."""
+               llm: str | None = None, mode: str = "hybrid") -> Iterator[str | Evidence | Answer]:
+        """Yield the :class:`Evidence` (before any text, so its sources can be shown at once), then answer text
+        pieces as they are produced, then the finished :class:`Answer`."""
         question = check_question(question)
         llm = llm or self.settings.llm
         if llm not in LLM_CHOICES:
@@ -94,52 +97,77 @@ class Answerer:
         timings: dict[str, float] = {"retrieve_ms": round(retrieval.ms, 1)}
         notice, used, refused = "", llm, not is_covered(retrieval, lang, self.settings)
         trace: dict = {"tool_calls": []}
+        given: list[Source] = []
         if refused:
+            yield Evidence([], "")
             text = REFUSAL[lang]
             yield text
         else:
-            given = self.prompt_sources(standalone, retrieval)
+            given = self.evidence(standalone, retrieval, llm)
+            yield self._evidence_event(standalone, lang, given, llm)
+            timings["sources_ms"] = round((time.perf_counter() - start) * 1000, 1)
             strong = is_clearly_covered(retrieval, self.settings)
             text, used, notice = yield from self._generate(standalone, lang, given, llm, timings, trace, strong)
-            refused = says_not_covered(text)
+            refused = trace.get("model_refused", False)
         sources = retrieval.sources
         if refused:
             text, citations = REFUSAL[lang], []
         else:
-            others = [s for s in retrieval.sources if s.post_id not in {g.post_id for g in given}]
+            given_posts = {g.post_id for g in given}
+            others = [s for s in retrieval.sources if s.post_id not in given_posts]
             sources = given + [dataclasses.replace(s, rank=len(given) + i) for i, s in enumerate(others, start=1)]
             checked = check_citations(text, given)
-            text, citations = checked.text, checked.citations
             if checked.attached:
                 notice = (notice + "; " if notice else "") + "the answer cited no source: its best-supported " \
                                                               "source was attached"
+            support = check_sentences(checked.text, given)
+            text, citations = support.text, check_citations(support.text, given).citations
+            trace.update(sentences=[c.as_json() for c in support.sentences], supported_share=support.supported_share,
+                         renumbered=support.renumbered)
         now = time.perf_counter()
         timings.update(generate_ms=round((now - generate_start) * 1000, 1), total_ms=round((now - start) * 1000, 1))
         yield Answer(question, text, lang, refused, citations, sources, timings, used, notice,
                      extra={"standalone_question": standalone, "dense_top": retrieval.dense_top,
                             "bm25_top": retrieval.bm25_top, **trace})
 
-    def prompt_sources(self, question: str, retrieval: Retrieval) -> list[Source]:
-        """The sources the answer is written from, numbered 1..n: the posts whose fused score is at least half
-        the best one; when the best post stands alone, its best-matching passages."""
+    def evidence(self, question: str, retrieval: Retrieval, llm: str) -> list[Source]:
+        """The excerpts the answer is written from, numbered 1..n: the posts whose fused score is at least half
+        the best one, each represented by its sentences that bear on the question (see ``evidence``)."""
         ranked = retrieval.sources[: self.settings.prompt_sources]
         close = [s for s in ranked if s.score >= CLOSE_SHARE * ranked[0].score]
-        if len(close) == 1:
-            close = self.retriever.post_passages(question, close[0], self.settings.prompt_sources)
-        return [dataclasses.replace(s, rank=i) for i, s in enumerate(close, start=1)]
+        budget = self.settings.openai_prompt_chars if llm == "openai" else self.settings.prompt_chars
+        embedder = self.retriever.embedder if self.settings.sentence_similarity else None
+        return select_evidence(question, close, self.retriever.index, retrieval.query_vector, budget, embedder)
+
+    def _evidence_event(self, question: str, lang: str, given: list[Source], llm: str) -> Evidence:
+        """The evidence with its gist and, for the local model, its prompt size and estimated reading time."""
+        gist = extractive.extract(question, given, self.settings.quote_chars)
+        if llm != "local":
+            return Evidence(given, gist)
+        try:
+            backend = self.backend(llm)
+        except LLMUnavailable:
+            return Evidence(given, gist)
+        tokens = backend.count_new_tokens(answer_messages(question, lang, given))
+        rate = backend.reading_rate
+        return Evidence(given, gist, tokens, round(tokens / rate, 1) if rate else None)
 
     def _generate(self, question: str, lang: str, sources: list[Source], llm: str,
                   timings: dict[str, float], trace: dict, strong: bool = False) -> Iterator[str]:
-        """Stream the generated answer; on ``LLMUnavailable`` fall back to the extractive one with a notice.
-        With ``strong`` retrieval the answer's first characters are held back until they show whether the model
-        refuses; such a refusal is replaced by the extractive answer (see ``is_clearly_covered``)."""
+        """Stream the answer: with ``answer_style`` quote-explain, first the best sentences quoted (at once), then
+        the model's explanation; on ``LLMUnavailable`` fall back to the extractive answer with a notice. With
+        ``strong`` retrieval the model's first characters are held back until they show whether it refuses; such a
+        refusal is replaced by the extractive answer (see ``is_clearly_covered``)."""
         if llm != extractive.NAME:
             pieces: list[str] = []
-            start = time.perf_counter()
+            prefix = ""
             try:
                 backend = self.backend(llm)
-                budget = self.settings.openai_prompt_chars if llm == "openai" else self.settings.prompt_chars
-                messages = answer_messages(question, lang, sources, budget)
+                messages = answer_messages(question, lang, sources)
+                if self.settings.answer_style == "quote-explain":
+                    prefix = quote_block(extractive.extract(question, sources, self.settings.quote_chars), lang)
+                    yield prefix
+                start = time.perf_counter()
                 tools = tool_round(backend, messages, self.settings)
                 trace["tool_calls"] = [{k: c[k] for k in ("name", "arguments", "ok", "result")} for c in tools.calls]
                 replies = [tools.reply] if tools.reply else backend.stream(
@@ -159,19 +187,21 @@ class Answerer:
                         held = False
                         yield head
                 text = "".join(pieces)
+                timings.update(getattr(backend, "last", {}))
                 if not (held and says_not_covered(text)):
                     if held:
                         yield text
-                    return text, llm, ""
+                    trace["model_refused"] = says_not_covered(text)
+                    return prefix + text, llm, ""
                 notice = OVERRULED
                 trace["overruled_refusal"] = True
             except LLMUnavailable as exc:
                 notice = f"{exc}: answered extractively instead"
-                if pieces:
-                    yield "\n\n"
+            if pieces or prefix:
+                yield "\n\n"
         else:
             notice = "extractive answer: sentences quoted from the posts, no language model used"
-        text = extractive.extract(question, sources)
+        text = extractive.extract(question, sources, self.settings.extractive_chars)
         yield text
         return text, extractive.NAME, notice
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.answering.extractive import overlap
+from app.answering.textmatch import overlap
 from app.answering.types import Citation, Source
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]")

@@ -1,41 +1,19 @@
-"""The ``extractive`` backend (no LLM: the answer is the best-matching sentences of the best passages, each
-cited) and the sentence scoring the prompt uses to pick each passage's most relevant window."""
+"""The ``extractive`` backend (no LLM: the answer is the evidence's sentences that bear most on the question, each
+cited) and the best-matching window of a passage (for previews)."""
 
 from __future__ import annotations
 
-import functools
-import re
-
+from app.answering.evidence import pick_units, units_of
+from app.answering.textmatch import clean_sentence, overlap
 from app.answering.types import Source
 from ingest.latex_spans import sentences
 
 NAME = "extractive"
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]+|[\u4e00-\u9fff]")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-
-
-@functools.lru_cache(maxsize=1024)
-def _grams(text: str) -> frozenset[str]:
-    """Lower-cased English words plus Chinese character unigrams and bigrams (cached: the same question is
-    compared with every sentence and passage)."""
-    tokens = [t.lower() for t in _WORD.findall(text)]
-    bigrams = {a + b for a, b in zip(tokens, tokens[1:], strict=False) if len(a) == len(b) == 1}
-    return frozenset(tokens) | bigrams
-
-
-def overlap(query: str, text: str) -> float:
-    """Share of the query's words and character bigrams that occur in ``text``."""
-    wanted = _grams(query)
-    return len(wanted & _grams(text)) / (len(wanted) or 1)
-
-
-def _clean(sentence: str) -> str:
-    return re.sub(r"\s+", " ", _LINK.sub(r"\1", sentence)).strip()
 
 
 def best_window(question: str, text: str, chars: int) -> str:
     """The run of consecutive sentences, at most ``chars`` long, that shares most with the question."""
-    text = _clean(text) if len(text) > chars else text
+    text = clean_sentence(text) if len(text) > chars else text
     if len(text) <= chars:
         return text
     parts = sentences(text) or [text]
@@ -56,15 +34,13 @@ def best_window(question: str, text: str, chars: int) -> str:
     return "".join(parts[start:end]).strip()
 
 
-def extract(question: str, sources: list[Source], max_sentences: int = 4, max_sources: int = 3) -> str:
-    """Pick the sentences of the top sources that share most with the question, cite them as [n]."""
-    scored: list[tuple[float, int, int, str]] = []
-    for source in sources[:max_sources]:
-        for position, sentence in enumerate(sentences(source.text)):
-            text = _clean(sentence)
-            if len(text) < 8 or text.startswith(("#", "|", "```")):
-                continue
-            scored.append((overlap(question, text) - 0.05 * (source.rank - 1), source.rank, position, text))
-    best = sorted(scored, reverse=True)[:max_sentences]
-    best.sort(key=lambda item: (item[1], item[2]))
-    return "\n".join(f"{text} [{rank}]" for _, rank, _, text in best)
+def extract(question: str, excerpts: list[Source], chars: int = 700) -> str:
+    """The excerpts' sentences that bear most on the question (with the neighbours they need, equations and code
+    whole) within ``chars`` characters, in their order, each line cited as [n]."""
+    weights = [1.0 - 0.1 * min(i, 5) for i in range(len(excerpts))]
+    chunk_units = units_of(question, [(s.text, w) for s, w in zip(excerpts, weights, strict=True)])
+    lines = []
+    for unit in pick_units(chunk_units, chars):
+        rank = excerpts[unit.chunk].rank
+        lines.append(unit.text if unit.is_block else f"{unit.text} [{rank}]")
+    return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.answering.types import Answer
+from app.answering.support import UNSUPPORTED_MARK
+from app.answering.types import Answer, Evidence
 
 
 def sources_block(answer: Answer, show_all: bool = False) -> str:
@@ -20,7 +21,7 @@ def sources_block(answer: Answer, show_all: bool = False) -> str:
     if show_all:
         lines.append("检索到的段落 Retrieved passages:" if answer.lang == "zh" else "Retrieved passages:")
         for s in answer.sources:
-            preview = " ".join(s.text.split())[:160]
+            preview = preview_of(s.text, 160)
             lines.append(f"  {s.rank}. 《{s.title}》 {s.date} score={s.score:.3f} {s.url}\n     {preview}")
     return "\n".join(lines)
 
@@ -34,3 +35,46 @@ def tool_lines(answer: Answer) -> list[str]:
         result = " ".join(str(call.get("result", "")).split())[:160]
         lines.append(f"  {call['name']}({call['arguments']}) [{status}] → {result}")
     return lines
+
+
+def evidence_block(evidence: Evidence, lang: str) -> str:
+    """The excerpts an answer will be written from, shown before it: [n] 《title》 date § section URL."""
+    if not evidence.excerpts:
+        return ""
+    lines = ["依据 Evidence:" if lang == "zh" else "Evidence:"]
+    for s in evidence.excerpts:
+        section = f" § {s.section}" if s.section else ""
+        lines.append(f"  [{s.rank}] 《{s.title}》 {s.date}{section} {s.url}")
+    return "\n".join(lines)
+
+
+def reading_notice(evidence: Evidence) -> str:
+    """How long the local model will read before it answers, when that was measured."""
+    if evidence.reading_s is None or evidence.prompt_tokens is None:
+        return ""
+    return (f"the local model reads {evidence.prompt_tokens} tokens of evidence first: about "
+            f"{evidence.reading_s:.0f} s on this machine")
+
+
+def support_notice(answer: Answer) -> str:
+    """A line naming the sentences not backed by the excerpt they cite (marked in the text)."""
+    weak = [s for s in answer.extra.get("sentences", []) if not s["supported"]]
+    if not weak:
+        return ""
+    total = len(answer.extra.get("sentences", []))
+    return f"{UNSUPPORTED_MARK} {len(weak)} of {total} sentences are not found in the excerpt they cite"
+
+
+def preview_of(text: str, chars: int) -> str:
+    """The start of ``text`` on one line, cut before ``chars`` but never inside a formula or code span."""
+    from ingest.latex_spans import protected_spans
+
+    flat = " ".join(text.split())
+    if len(flat) <= chars:
+        return flat
+    cut = chars
+    for start, end in protected_spans(flat):
+        if start < cut < end:
+            cut = start
+            break
+    return flat[:cut].rstrip() + "…"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.answering.extractive import overlap
+from app.answering.textmatch import overlap
 from app.answering.types import Source
 from app.index_store import IndexError_, LoadedIndex, load_index, read_manifest
 from app.settings import Settings
@@ -31,6 +31,7 @@ class Retrieval:
     ms: float
     dense_top: float  # best raw e5 cosine among dense hits, whitened index or not (0 when dense was not run)
     bm25_top: float  # best BM25 score (0 when none)
+    query_vector: Any = None  # the raw query embedding (None when dense retrieval did not run)
 
 
 def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
@@ -56,8 +57,11 @@ class Retriever:
                 f"the index at {settings.index_dir} was built with {manifest['embedder']['name']}, but the "
                 f"configured embedder is {embedder.name}: re-run `kexue ingest` or change the setting `embedder`")
         self.embedder = embedder
+        self.expand_terms = settings.expand_terms
         self.index = load_index(settings.index_dir, embedder.as_llama_index())
         self.index.bm25  # noqa: B018  (load now, not during the first question)
+        if self.expand_terms:
+            self.index.terms  # noqa: B018
 
     @property
     def index_dir(self) -> Path:
@@ -76,13 +80,15 @@ class Retriever:
         start = time.perf_counter()
         rankings: list[list[str]] = []
         dense_top = bm25_top = 0.0
+        vector = None
         if mode in ("hybrid", "dense"):
             vector = self.embedder.embed_queries([query])[0]
             hits = self.index.search_ids(vector, CANDIDATES)
             rankings.append([node_id for node_id, _ in hits])
             dense_top = self.index.raw_top(vector, hits)
         if mode in ("hybrid", "bm25"):
-            hits = self.index.bm25.search(query, CANDIDATES)
+            keywords = self.index.terms.expand(query) if self.expand_terms else query
+            hits = self.index.bm25.search(keywords, CANDIDATES)
             rankings.append([node_id for node_id, _ in hits])
             bm25_top = hits[0][1] if hits else 0.0
         fused = rrf(rankings)
@@ -96,7 +102,7 @@ class Retriever:
                 meta = node.metadata
                 sources.append(Source(len(sources) + 1, meta["post_id"], meta["title"], meta["date"], meta["url"],
                                       meta["section"], round(score, 5), node.text, bool(meta.get("excerpt"))))
-        return Retrieval(sources[:k], (time.perf_counter() - start) * 1000, dense_top, bm25_top)
+        return Retrieval(sources[:k], (time.perf_counter() - start) * 1000, dense_top, bm25_top, vector)
 
     def post_passages(self, query: str, source: Source, n: int) -> list[Source]:
         """The ``n`` passages of the post behind ``source`` that best match the question, as sources."""

@@ -21,6 +21,17 @@ class Source:
 
 
 @dataclass
+class Evidence:
+    """Yielded by ``Answerer.stream`` before any answer text: the excerpts the answer is written from (shown at
+    once), a quoted gist of the best of them to show while the model reads, and how long that reading should take."""
+
+    excerpts: list[Source]
+    gist: str
+    prompt_tokens: int | None = None
+    reading_s: float | None = None
+
+
+@dataclass
 class Citation:
     n: int
     post_id: str
@@ -46,8 +57,10 @@ class Answer:
     def to_json(self) -> dict:
         """The object ``ask --json`` prints (the notice goes to stderr)."""
         data = asdict(self)
-        data.pop("extra")
+        extra = data.pop("extra")
         data.pop("notice")
+        data["sentences"] = extra.get("sentences", [])
+        data["supported_share"] = extra.get("supported_share")
         for source in data["sources"]:
             source.pop("excerpt")
         return data

@@ -25,9 +25,10 @@ from app.settings import Settings
 def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | None, llm: str | None,
         as_json: bool, no_stream: bool, show_sources: bool, raw_math: bool) -> None:
     """Answer QUESTION from the blog, citing posts by title and date, e.g. ask "SimSiam为什么不退化"."""
-    from app.answering import Answer, Answerer, QuestionError
+    from app.answering import Answer, Answerer, Evidence, QuestionError
     from app.answering.answerer import check_question
-    from app.answering.render import sources_block
+    from app.answering.language import detect_language
+    from app.answering.render import sources_block, support_notice
     from app.index_store import IndexError_
     from app.models.errors import ModelError
     from plugins import apply_transforms
@@ -46,6 +47,9 @@ def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | 
         for piece in stream:
             if isinstance(piece, Answer):
                 result = piece
+            elif isinstance(piece, Evidence):
+                if not as_json:
+                    _show_evidence(piece, detect_language(question), for_terminal)
             elif not (as_json or no_stream):
                 echo.feed(piece)
         echo.finish()
@@ -61,7 +65,24 @@ def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | 
     click.echo("")
     if result.notice:
         click.echo(f"({result.notice})", err=True)
+    if support_notice(result):
+        click.echo(support_notice(result) + (":" if not no_stream else ""), err=True)
+        if not no_stream:
+            for sentence in result.extra["sentences"]:
+                if not sentence["supported"]:
+                    click.echo(f"  {for_terminal(sentence['text'], 'answer')}", err=True)
     click.echo("\n" + for_terminal(sources_block(result, show_sources), "source"))
+
+
+def _show_evidence(evidence, lang: str, for_terminal) -> None:
+    """The sources first (before the answer streams), and how long the local model will read."""
+    from app.answering.render import evidence_block, reading_notice
+
+    block = evidence_block(evidence, lang)
+    if block:
+        click.echo(for_terminal(block, "source") + "\n")
+    if reading_notice(evidence):
+        click.echo(f"({reading_notice(evidence)})", err=True)
 
 
 class _LineEcho:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -33,8 +32,9 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[dict, float, flo
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} " \
-           f"{platform.python_version()}, {platform.system()} {platform.release()}"
+    from app.machine import summary
+
+    return summary()
 
 
 @click.group()
@@ -119,20 +119,39 @@ def bench_query(settings: Settings, questions_file: Path, retrieval_queries: int
                  for q in questions[:retrieval_queries]]
         result["retrieval_ms"][mode] = _percentiles(times)
     if answers:
-        first, total, lengths = [], [], []
-        for question in questions[:answers]:
-            answer = answerer.answer(question, llm=llm)
-            if answer.llm != llm:
-                raise click.ClickException(f"the {llm} model did not answer: {answer.notice}")
-            if "first_token_ms" in answer.timings:
-                first.append(answer.timings["first_token_ms"])
-            total.append(answer.timings["total_ms"])
-            lengths.append(len(answer.answer))
-        result["answer"] = {"llm": llm, "questions": answers, "first_token_ms": _percentiles(first or [0]),
-                            "total_ms": _percentiles(total), "answer_chars_mean": round(sum(lengths) / len(lengths))}
+        result["answer"] = _bench_answers(answerer, questions[:answers], llm, settings.answer_style)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
     for key, value in result.items():
         click.echo(f"{key:<16} {value}")
+
+
+def _bench_answers(answerer, questions: list[str], llm: str, style: str) -> dict:
+    """Time to sources, to the model's first token and to the whole answer, with the model's measured prompt
+    reading and writing rates on this machine."""
+    first, total, sources, lengths, reading, writing, prompt = [], [], [], [], [], [], []
+    for question in questions:
+        answer = answerer.answer(question, llm=llm)
+        if answer.refused:
+            continue
+        if answer.llm != llm:
+            raise click.ClickException(f"the {llm} model did not answer: {answer.notice}")
+        t = answer.timings
+        first += [t["first_token_ms"]] if "first_token_ms" in t else []
+        sources += [t["sources_ms"]] if "sources_ms" in t else []
+        total.append(t["total_ms"])
+        lengths.append(len(answer.answer))
+        if t.get("read_tokens_per_s"):
+            reading.append(t["read_tokens_per_s"])
+            prompt.append(t["prompt_tokens"])
+        if t.get("write_tokens_per_s"):
+            writing.append(t["write_tokens_per_s"])
+    if not total:
+        raise click.ClickException("every benchmark question was refused")
+    return {"llm": llm, "style": style, "questions": len(total), "sources_ms": _percentiles(sources or [0]),
+            "first_token_ms": _percentiles(first or [0]), "total_ms": _percentiles(total),
+            "prompt_tokens": _percentiles(prompt or [0]), "read_tokens_per_s": _percentiles(reading or [0]),
+            "write_tokens_per_s": _percentiles(writing or [0]),
+            "answer_chars_mean": round(sum(lengths) / len(lengths))}

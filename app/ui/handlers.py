@@ -6,11 +6,12 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from app.answering import Answer, Answerer, QuestionError
+from app.answering import Answer, Answerer, Evidence, QuestionError
+from app.answering.language import detect_language
 from app.chat_commands import handle_command, is_command, run_python
 from app.index_store import IndexError_
-from app.ui.messages import answer_markdown, conversation_texts, earlier_questions, notice_block
-from app.ui.sources_panel import render_sources
+from app.ui.messages import answer_markdown, conversation_texts, earlier_questions, gist_markdown, notice_block
+from app.ui.sources_panel import render_evidence, render_sources
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,12 @@ class ChatHandlers:
                     panel = render_sources(piece, lambda text: self.web(text, "source"), bool(show_retrieved))
                     yield [*chat, {"role": "assistant", "content": reply}], panel, ""
                     return
+                if isinstance(piece, Evidence):
+                    lang = detect_language(message)
+                    panel = render_evidence(piece, lang, lambda text: self.web(text, "source"))
+                    gist = gist_markdown(piece, lang, lambda text: self.web(text, "answer"))
+                    yield [*chat, {"role": "assistant", "content": gist}] if gist else chat, panel, ""
+                    continue
                 shown += piece
                 yield [*chat, {"role": "assistant", "content": self.web(shown, "answer")}], _skip(), ""
         except (QuestionError, IndexError_) as exc:

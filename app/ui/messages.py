@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.answering import Answer
+from app.answering import Answer, Evidence
+from app.answering.render import reading_notice, support_notice
 from app.chat_commands import is_command
 
 NOT_COVERED = {"zh": "科学空间的文章没有涉及这个问题：没有可以引用的出处。",
@@ -43,6 +44,8 @@ def answer_markdown(answer: Answer, transform: Callable[[str], str]) -> str:
         parts.append(notice_block(NOT_COVERED[answer.lang if answer.lang in NOT_COVERED else "en"]))
     if answer.notice:
         parts.append(notice_block(answer.notice))
+    if support_notice(answer):
+        parts.append(notice_block(support_notice(answer) + " (marked ⚠)"))
     if answer.citations:
         lines = ["**来源 Sources**" if answer.lang == "zh" else "**Sources**"]
         for c in answer.citations:
@@ -50,3 +53,14 @@ def answer_markdown(answer: Answer, transform: Callable[[str], str]) -> str:
             lines.append(f"[{c.n}] [《{c.title}》]({c.url}) {c.date}{section}")
         parts.append("  \n".join(lines))
     return "\n\n".join(parts)
+
+
+def gist_markdown(evidence: Evidence, lang: str, transform: Callable[[str], str]) -> str:
+    """What the chat shows while the model reads: the best sentences, marked as a quote, and the expected wait."""
+    if not evidence.gist:
+        return ""
+    heading = "**原文摘录**（模型阅读依据时先显示）" if lang == "zh" else \
+        "**Quoted from the posts** (while the model reads)"
+    quote = "\n".join(f"> {line}" for line in transform(evidence.gist).splitlines() if line.strip())
+    wait = reading_notice(evidence)
+    return f"{heading}\n\n{quote}" + (f"\n\n_{wait}_" if wait else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from app.answering import Answer, Source
+from app.answering import Answer, Evidence, Source
 
 EMPTY = "_Sources of the latest answer appear here._"
 RELATED = 3
@@ -55,3 +55,17 @@ def render_sources(answer: Answer, transform: Transform, show_retrieved: bool = 
             blocks.append(f"{source.rank}. {_heading(source)} · score {source.score:.3f}")
             blocks.append(_passage(f"#{source.rank}", source, transform))
     return "\n\n".join(blocks) or EMPTY
+
+
+def render_evidence(evidence: Evidence, lang: str, transform: Transform) -> str:
+    """The panel while the answer is written: every excerpt it is written from, with title, date, link, section."""
+    if not evidence.excerpts:
+        return EMPTY
+    blocks = ["### 依据（回答正在生成）" if lang == "zh" else "### Evidence (the answer is being written)"]
+    shown: set[str] = set()
+    for source in evidence.excerpts:
+        if source.post_id not in shown:
+            blocks.append(_heading(source))
+            shown.add(source.post_id)
+        blocks.append(_passage(f"[{source.rank}]", source, transform))
+    return "\n\n".join(blocks)

@@ -97,6 +97,29 @@ class LocalBackend:
         self.n_ctx = n_ctx
         self.timeout_s = timeout_s
         self.model, self._lock = load_model(path, n_ctx, n_threads or os.cpu_count() or 1)
+        self.reading_rate: float | None = None  # prompt tokens read per second, measured on this machine
+        self.last: dict[str, float] = {}  # the last request: new prompt tokens, reading and writing rates
+
+    def _prompt_tokens(self, messages: list[dict]) -> list[int]:
+        return self.model.tokenize(chatml(messages).encode("utf-8"), add_bos=True, special=True)
+
+    def count_new_tokens(self, messages: list[dict]) -> int:
+        """How many prompt tokens the model must read for ``messages`` (it reuses the prefix it has evaluated)."""
+        return self.count_new_tokens_of(self._prompt_tokens(messages))
+
+    def count_new_tokens_of(self, tokens: list[int]) -> int:
+        cached = list(self.model.eval_tokens)
+        common = 0
+        for a, b in zip(tokens, cached, strict=False):
+            if a != b:
+                break
+            common += 1
+        return len(tokens) - common
+
+    def _measured(self, tokens: int, seconds: float) -> None:
+        if tokens >= 32 and seconds > 0:
+            rate = tokens / seconds
+            self.reading_rate = rate if self.reading_rate is None else 0.5 * self.reading_rate + 0.5 * rate
 
     def prime(self, prefix: list[dict]) -> None:
         """Evaluate a prompt prefix (the fixed system prompt) now, so that later prompts starting with it only
@@ -105,13 +128,15 @@ class LocalBackend:
         with self._lock:
             if list(self.model.eval_tokens)[: len(tokens)] != tokens:
                 self.model.reset()
+                start = time.perf_counter()
                 self.model.eval(tokens)
+                self._measured(len(tokens), time.perf_counter() - start)
 
     def stream(self, messages: list[dict], *, max_tokens: int, temperature: float,
                stop: list[str] | None = None) -> Iterator[str]:
         from llama_cpp import StoppingCriteriaList
 
-        tokens = self.model.tokenize(chatml(messages).encode("utf-8"), add_bos=True, special=True)
+        tokens = self._prompt_tokens(messages)
         room = self.n_ctx - len(tokens)
         if room < 16:
             raise LLMUnavailable(f"the prompt has {len(tokens)} tokens; the local model's context is {self.n_ctx}")
@@ -132,8 +157,18 @@ class LocalBackend:
                 if cancel.is_set():
                     return
                 running.set()
-                for chunk in self.model.create_completion(tokens, **options):
+                new = self.count_new_tokens_of(tokens)
+                start = first = time.perf_counter()
+                count = 0
+                for count, chunk in enumerate(self.model.create_completion(tokens, **options), start=1):
+                    if count == 1:
+                        first = time.perf_counter()
+                        self._measured(new, first - start)
                     pieces.put(chunk["choices"][0]["text"])
+                done = time.perf_counter()
+                self.last = {"prompt_tokens": new, "read_tokens_per_s": round(new / (first - start), 1),
+                             "generated_tokens": count,
+                             "write_tokens_per_s": round((count - 1) / (done - first), 1) if count > 1 else 0.0}
         except Exception as exc:
             pieces.put(exc)
         finally:
