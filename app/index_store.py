@@ -117,11 +117,17 @@ class LoadedIndex:
             return TermTable(json.loads(path.read_text(encoding="utf-8")))
         return TermTable.mine(self.docstore.get_node(i).text for i in self.row_ids)
 
+    @functools.cached_property
+    def corpus_text(self) -> str:
+        """Every chunk's text, lower-cased, one per line (to ask whether a name occurs anywhere in the corpus)."""
+        return "\n".join(self.docstore.get_node(i).text.lower() for i in self.row_ids)
+
     def with_vectors(self, faiss_index: Any, whitening: Whitening | None) -> LoadedIndex:
         """The same version (docstore, BM25, raw embeddings) searched through another FAISS index of its rows
         and the transform that made it."""
         other = replace(self, faiss=faiss_index, whitening=whitening)
-        other.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("bm25", "_raw", "_row_of", "terms")})
+        other.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("bm25", "_raw", "_row_of", "terms",
+                                                                                 "corpus_text")})
         return other
 
     def query_vector(self, raw_query: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import pytest
 
 from app.answering import Answer, Answerer, Evidence
 from app.answering.language import detect_language
-from app.answering.refusal import is_clearly_covered
+from app.answering.refusal import is_clearly_covered, unknown_names
 from eval.answer_eval import answer_language
 from tests.conftest import PROJECT
 
@@ -138,3 +138,13 @@ def test_terminal_prints_the_sources_before_the_answer(corpus_index):
     out = result.stdout
     assert out.index("《从动力学角度看优化算法（六）：为什么SimSiam不退化？》") < out.index("[1]", out.index("\n\n"))
     assert out.startswith("依据 Evidence:")
+
+
+def test_a_question_whose_names_the_corpus_never_writes_is_not_covered(answerer):
+    index = answerer.retriever.index
+    assert unknown_names("FedAvg 是怎么聚合客户端参数的？", index) == ["FedAvg"]
+    assert unknown_names("How does DP-SGD clip per-example gradients?", index) == ["DP-SGD"]
+    assert unknown_names("对比学习里的 InfoNCE 在小 batch 时效果差，FlatNCE 认为原因是什么？", index) == []
+    assert unknown_names("How did the blog use a GPT-style language model?", index) == []
+    assert unknown_names("SimSiam为什么不退化", index) == []
+    assert not answerer.answer("How does DP-SGD clip per-example gradients?", llm="extractive").citations

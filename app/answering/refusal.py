@@ -18,12 +18,45 @@ on the question set (see BENCH.md, "BERT-whitening").
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from app.answering.retriever import Retrieval
 from app.settings import Settings
 
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*")
+
+
+def names_in(question: str) -> list[str]:
+    """The question's names of methods, models and systems: words with a capital inside (FedAvg, DPO, ColBERT) or a
+    digit (ZeRO-3, GPT4)."""
+    return [w for w in _NAME.findall(question)
+            if len(w) >= 2 and (any(c.isupper() for c in w[1:]) or any(c.isdigit() for c in w))]
+
+
+def _occurs(name: str, index: Any) -> bool:
+    """Whether the corpus writes ``name``: a compound as written, with a space or run together, after dropping its
+    plain lower-case words ("GPT-style" is the name GPT)."""
+    parts = [p for p in re.split(r"[-_]", name) if p and not p.islower()]
+    low = "-".join(parts).lower() if parts else name.lower()
+    if re.search(r"[-_]", low):
+        return any(form in index.corpus_text for form in (low, re.sub(r"[-_]", " ", low), re.sub(r"[-_]", "", low)))
+    return low in index.bm25.vocab or low in index.corpus_text
+
+
+def unknown_names(question: str, index: Any) -> list[str]:
+    """The question's names when none of them occurs anywhere in the corpus (a question about FedAvg or DP-SGD that
+    the blog never names), else []: a name the posts do not use beside one they do (InfoNCE beside FlatNCE) says
+    nothing."""
+    names = names_in(question)
+    missing = [name for name in names if not _occurs(name, index)]
+    return missing if names and len(missing) == len(names) else []
+
 
 def is_covered(retrieval: Retrieval, lang: str, settings: Settings) -> bool:
-    if not retrieval.sources:
+    """False when retrieval found nothing, when a name the question asks about occurs nowhere in the corpus, or
+    when both the dense and the BM25 match are weak."""
+    if not retrieval.sources or retrieval.unknown_names:
         return False
     dense_floor = settings.refuse_dense_en if lang == "en" else settings.refuse_dense_zh
     weak_dense = retrieval.dense_top < dense_floor

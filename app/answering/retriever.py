@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ class Retrieval:
     dense_top: float  # best raw e5 cosine among dense hits, whitened index or not (0 when dense was not run)
     bm25_top: float  # best BM25 score (0 when none)
     query_vector: Any = None  # the raw query embedding (None when dense retrieval did not run)
+    unknown_names: list[str] = field(default_factory=list)  # names in the query that occur nowhere in the corpus
 
 
 def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
@@ -102,7 +103,10 @@ class Retriever:
                 meta = node.metadata
                 sources.append(Source(len(sources) + 1, meta["post_id"], meta["title"], meta["date"], meta["url"],
                                       meta["section"], round(score, 5), node.text, bool(meta.get("excerpt"))))
-        return Retrieval(sources[:k], (time.perf_counter() - start) * 1000, dense_top, bm25_top, vector)
+        from app.answering.refusal import unknown_names
+
+        return Retrieval(sources[:k], (time.perf_counter() - start) * 1000, dense_top, bm25_top, vector,
+                         unknown_names(query, self.index))
 
     def post_passages(self, query: str, source: Source, n: int) -> list[Source]:
         """The ``n`` passages of the post behind ``source`` that best match the question, as sources."""
