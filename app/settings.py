@@ -47,6 +47,7 @@ class Settings:
     embedder: str = DEFAULT_EMBEDDER
     embed_runtime: str = "onnx-int8"
     embed_batch_tokens: int = 2048
+    checkpoint_s: float = 60.0
     generator: str = DEFAULT_GENERATOR
     chunk_max_tokens: int = 400
     chunk_min_chars: int = 200

@@ -19,6 +19,7 @@ from app.bm25 import load_tokens, tokenize
 from app.index_store import FORMAT_VERSION, IndexNotFound, active_version, load_index, read_manifest
 from app.settings import Settings
 from ingest import whitening_step
+from ingest.checkpoint import EmbeddingCheckpoint, embed_with_checkpoints
 from ingest.chunking import Chunker, ChunkerSettings, embed_text
 from ingest.index_writer import write_version
 from ingest.lock import IndexLock
@@ -49,6 +50,7 @@ class IngestReport:
     rebuild_reason: str | None = None
     chunks: int = 0
     chunks_embedded: int = 0
+    chunks_resumed: int = 0  # of those, vectors reused from the checkpoints of an unfinished earlier run
     tokens_embedded: int = 0
     wrote: bool = False
     whitening: dict[str, Any] | None = None  # the version's whitening entry (parameters, drift), None for raw
@@ -170,9 +172,12 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
     start = time.perf_counter()
     texts = [embed_text(n) for n in fresh]
     report.tokens_embedded = int(sum(embedder.count_tokens(texts))) if texts else 0
+    checkpoint = EmbeddingCheckpoint(settings.index_dir, embedder.fingerprint)
     with tqdm(total=len(texts), desc="embed", unit="chunk", disable=not progress) as bar:
         bar.set_postfix(posts=len(posts) - len(reuse), tokens=report.tokens_embedded)
-        vectors = embedder.embed_passages(texts, progress=bar.update) if texts else None
+        vectors, report.chunks_resumed = embed_with_checkpoints(texts, embedder.embed_passages, embedder.dim,
+                                                                checkpoint, bar.update, settings.checkpoint_s) \
+            if texts else (None, 0)
     fresh_rows = {n.node_id: i for i, n in enumerate(fresh)}
     report.timings["embed"] = time.perf_counter() - start
 
@@ -193,4 +198,5 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
     manifest = _manifest(posts, origin, counts, embedder, chunker_settings, settings, report)
     write_version(settings.index_dir, nodes, raw, tokens, manifest, embedder.as_llama_index(),
                   settings.index_kind, settings.hnsw_m, transform)
+    checkpoint.clear()
     report.timings["write"] = time.perf_counter() - start

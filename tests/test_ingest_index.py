@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from app.index_store import CURRENT, VERSIONS, current_version, load_index, read_manifest
+from ingest.checkpoint import CHECKPOINT_DIR
+from ingest.chunking import embed_text
 from ingest.index_writer import TMP_PREFIX
 from ingest.lock import IndexLock, IndexLocked
 from ingest.pipeline import NothingIngested, ingest
@@ -24,10 +26,10 @@ def _search_titles(settings, embedder, query: str, k: int = 3) -> list[str]:
     return [node.metadata["title"] for node, _ in index.search(embedder.embed_queries([query])[0], k)]
 
 
-def _kexue(*args: str, env_index: Path) -> subprocess.Popen:
-    env = {**os.environ, "KEXUE_INDEX": str(env_index)}
-    return subprocess.Popen([sys.executable, "-m", "app", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+def _kexue(*args: str, env_index: Path, env: dict[str, str] | None = None, quiet: bool = False) -> subprocess.Popen:
+    env = {**(env or os.environ), "KEXUE_INDEX": str(env_index)}
+    out = subprocess.DEVNULL if quiet else subprocess.PIPE
+    return subprocess.Popen([sys.executable, "-m", "app", *args], env=env, stdout=out, stderr=out, text=True)
 
 
 def test_incremental_ingest_adds_changes_and_deletes(settings, embedder, md_subset):
@@ -92,6 +94,27 @@ def test_kill_9_during_ingest_leaves_previous_index(settings, embedder, md_subse
     ingest(settings, [str(small)], full=True, progress=False, embedder=embedder)
     remaining = [p.name for p in (settings.index_dir / VERSIONS).iterdir()]
     assert not [n for n in remaining if n.startswith(TMP_PREFIX)], (leftovers, remaining)
+
+
+def test_a_killed_ingest_resumes_from_its_last_checkpoint(settings, embedder, md_subset):
+    folder = md_subset("7980", "10007", "10240", "10311", "10320", "11736", "11025", "11206", "10394", "10657",
+                       "10869", "11563", "11818", name="resume")
+    env = {**os.environ, "KEXUE_CHECKPOINT_S": "0.5"}
+    proc = _kexue("ingest", str(folder), env_index=settings.index_dir, env=env, quiet=True)
+    parts = settings.index_dir / CHECKPOINT_DIR
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not list(parts.rglob("part-*.npz")):
+        time.sleep(0.2)
+    assert proc.poll() is None, "the ingest finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert current_version(settings.index_dir) is None, "a killed first ingest leaves no index"
+    report = ingest(settings, [str(folder)], progress=False, embedder=embedder)
+    assert 0 < report.chunks_resumed < report.chunks_embedded == report.chunks
+    index = load_index(settings.index_dir, embedder.as_llama_index())
+    assert index.faiss.ntotal == report.chunks and not parts.exists()
+    fresh = embedder.embed_passages([embed_text(index.docstore.get_node(index.row_ids[0]))])[0]
+    assert float(fresh @ index.raw_embeddings()[0]) > 0.99, "each row keeps its own vector"
 
 
 def test_concurrent_ingest_is_refused(settings, md_subset):

@@ -20,7 +20,7 @@ def report_dict(report) -> dict:
         "posts_by_source": dict(report.posts_by_source), "posts_by_format": dict(report.posts_by_format),
         "added": len(report.added), "changed": len(report.changed), "deleted": len(report.deleted),
         "unchanged": len(report.unchanged), "rebuild_reason": report.rebuild_reason, "wrote": report.wrote,
-        "chunks": report.chunks, "chunks_embedded": report.chunks_embedded,
+        "chunks": report.chunks, "chunks_embedded": report.chunks_embedded, "chunks_resumed": report.chunks_resumed,
         "tokens_embedded": report.tokens_embedded, "whitening": report.whitening,
         "whitening_reason": report.whitening_reason, "timings_s": report.timings, "seconds": report.seconds,
         "skipped": [{"file": f, "reason": r} for f, r in report.skipped],
@@ -39,6 +39,9 @@ def _print_report(report) -> None:
         rate = report.chunks_embedded / report.timings["embed"] if report.timings.get("embed") else 0
         click.echo(f"chunks     {report.chunks} in the index, {report.chunks_embedded} embedded "
                    f"({report.tokens_embedded} tokens, {rate:.1f} chunks/s)")
+        if report.chunks_resumed:
+            click.echo(f"resumed    {report.chunks_resumed} chunks reused from the checkpoints of an unfinished "
+                       "earlier ingest")
     else:
         click.echo(f"index is up to date ({report.chunks} chunks); nothing written")
     _print_whitening(report)
