@@ -115,12 +115,12 @@ class LoadedIndex:
         path = self.path / TERMS
         if path.is_file():
             return TermTable(json.loads(path.read_text(encoding="utf-8")))
-        return TermTable.mine(self.docstore.get_node(i).text for i in self.row_ids)
+        return TermTable.mine(node.text for node in self.docstore.docs.values())
 
     @functools.cached_property
     def corpus_text(self) -> str:
         """Every chunk's text, lower-cased, one per line (to ask whether a name occurs anywhere in the corpus)."""
-        return "\n".join(self.docstore.get_node(i).text.lower() for i in self.row_ids)
+        return "\n".join(node.text.lower() for node in self.docstore.docs.values())
 
     def with_vectors(self, faiss_index: Any, whitening: Whitening | None) -> LoadedIndex:
         """The same version (docstore, BM25, raw embeddings) searched through another FAISS index of its rows
@@ -156,6 +156,16 @@ class LoadedIndex:
             return hits[0][1]
         rows = [self._row_of[node_id] for node_id, _ in hits]
         return float(np.max(self._raw[rows] @ np.asarray(query_vector, dtype="float32")))
+
+
+def build_progress(manifest: dict[str, Any]) -> str:
+    """What an answer from a version written during an ingest should say ("" for a complete version)."""
+    embedded = manifest.get("embedded")
+    if not embedded:
+        return ""
+    share = embedded["chunks"] / max(embedded["of"], 1)
+    return (f"the index is still being built: dense search covers {embedded['chunks']} of {embedded['of']} chunks "
+            f"({share:.0%}), keyword search all of them")
 
 
 def load_whitening(version: Path, manifest: dict[str, Any], faiss_dim: int) -> Whitening | None:

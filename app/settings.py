@@ -48,6 +48,7 @@ class Settings:
     embed_runtime: str = "onnx-int8"
     embed_batch_tokens: int = 2048
     checkpoint_s: float = 60.0
+    progressive_s: float = 300.0
     generator: str = DEFAULT_GENERATOR
     chunk_max_tokens: int = 400
     chunk_min_chars: int = 200

@@ -59,10 +59,11 @@ class EmbeddingCheckpoint:
 
 def embed_with_checkpoints(texts: list[str], embed: Callable[[list[str]], np.ndarray], dim: int,
                            checkpoint: EmbeddingCheckpoint, progress: Callable[[int], None] | None = None,
-                           every_s: float = EVERY_S) -> tuple[np.ndarray, int]:
+                           every_s: float = EVERY_S,
+                           on_save: Callable[[list[int], np.ndarray], None] | None = None) -> tuple[np.ndarray, int]:
     """Vectors for ``texts``: those saved by an earlier, unfinished run are reused; the rest are embedded shortest
-    first in slices, each slice saved as a part when ``every_s`` seconds of work have gathered. Returns the vectors
-    and how many were reused."""
+    first in slices, each slice saved as a part when ``every_s`` seconds of work have gathered (and announced to
+    ``on_save(rows, vectors)``, rows indexing ``texts``). Returns the vectors and how many were reused."""
     keys = [text_key(t) for t in texts]
     saved = checkpoint.load()
     out = np.zeros((len(texts), dim), dtype="float32")
@@ -87,6 +88,8 @@ def embed_with_checkpoints(texts: list[str], embed: Callable[[list[str]], np.nda
             progress(len(rows))
         if time.perf_counter() - started >= every_s:
             checkpoint.save([keys[i] for i in pending], out[pending])
+            if on_save:
+                on_save(pending, out[pending])
             pending, started = [], time.perf_counter()
     if pending and todo:
         checkpoint.save([keys[i] for i in pending], out[pending])

@@ -78,27 +78,32 @@ def prune_versions(index_dir: Path, keep: int = 2) -> None:
 
 def write_version(index_dir: Path, nodes: list[TextNode], raw: np.ndarray, tokens: dict[str, list[str]],
                   manifest: dict[str, Any], embed_model: Any, index_kind: str, hnsw_m: int,
-                  whitening: Whitening | None = None) -> Path:
+                  whitening: Whitening | None = None, vector_rows: list[int] | None = None) -> Path:
     """Build a new version from nodes, their raw vectors and their BM25 tokens, then make it current.
 
     FAISS gets the raw vectors, or with ``whitening`` their whitened images; the transform is saved in the
     same version and ``manifest["whitening"]`` (the caller's entry, None without whitening) gains its file
-    name and sha256."""
+    name and sha256. With ``vector_rows`` (a version written while the embedding is still running) only those
+    nodes have vectors (``raw`` holds theirs, in that order); every node is in the docstore and in BM25."""
     root = index_dir / VERSIONS
     root.mkdir(parents=True, exist_ok=True)
     name = f"v{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     tmp = root / (TMP_PREFIX + name)
     tmp.mkdir()
+    embedded = nodes if vector_rows is None else [nodes[i] for i in vector_rows]
     raw = np.ascontiguousarray(raw, dtype="float32")
     stored = raw if whitening is None else whitening.apply(raw)
     entry = None if whitening is None else {**(manifest.get("whitening") or {}), **whitening.save(tmp)}
     manifest = {**manifest, "whitening": entry}
-    for node, vector in zip(nodes, stored, strict=True):
+    for node, vector in zip(embedded, stored, strict=True):
         node.embedding = vector.tolist()
     store = FaissVectorStore(faiss_index=build_faiss(int(stored.shape[1]), index_kind, hnsw_m))
     context = StorageContext.from_defaults(vector_store=store)
-    VectorStoreIndex(nodes, storage_context=context, embed_model=embed_model, insert_batch_size=4096)
-    for node in nodes:
+    VectorStoreIndex(embedded, storage_context=context, embed_model=embed_model, insert_batch_size=4096)
+    if vector_rows is not None:
+        with_vectors = set(vector_rows)
+        context.docstore.add_documents([n for i, n in enumerate(nodes) if i not in with_vectors])
+    for node in embedded:
         node.embedding = None
     context.persist(persist_dir=str(tmp))
     node_ids = [n.node_id for n in nodes]

@@ -24,6 +24,7 @@ from ingest.chunking import Chunker, ChunkerSettings, embed_text
 from ingest.index_writer import write_version
 from ingest.lock import IndexLock
 from ingest.post import Post
+from ingest.progressive import MIN_CHUNKS, PartialVersions
 from ingest.source_files import SourceFile, collect_posts
 
 
@@ -51,6 +52,7 @@ class IngestReport:
     chunks: int = 0
     chunks_embedded: int = 0
     chunks_resumed: int = 0  # of those, vectors reused from the checkpoints of an unfinished earlier run
+    partial_versions: int = 0  # versions written while embedding (usable at once: BM25 all, dense so far)
     tokens_embedded: int = 0
     wrote: bool = False
     whitening: dict[str, Any] | None = None  # the version's whitening entry (parameters, drift), None for raw
@@ -140,7 +142,8 @@ def ingest(settings: Settings, sources: Sequence[str], *, full: bool = False, re
                                      report.rebuild_reason, refit_whitening, embedder.dim)
         report.whitening_reason = whiten.reason
         report.timings["plan"] = time.perf_counter() - start
-        if not (report.rebuild_reason or report.added or report.changed or report.deleted or whiten.reason):
+        if not (report.rebuild_reason or report.added or report.changed or report.deleted or whiten.reason
+                or old.get("embedded")):
             report.chunks, report.whitening = old["stats"]["chunks"], old.get("whitening")
             return report
         _build(settings, posts, origin, old_posts, report, embedder, chunker_settings, whiten, progress)
@@ -163,6 +166,7 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
         if post.post_id in reuse:
             ids = [f"{post.post_id}#{i}" for i in range(old_posts[post.post_id]["chunks"])]
             nodes_of[post.post_id] = [previous.docstore.get_node(i) for i in ids]
+            fresh.extend(n for n in nodes_of[post.post_id] if n.node_id not in old_rows)  # a partial version's
         else:
             nodes_of[post.post_id] = chunker.chunk(post)
             fresh.extend(nodes_of[post.post_id])
@@ -171,29 +175,42 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
 
     start = time.perf_counter()
     texts = [embed_text(n) for n in fresh]
+    tokens = load_tokens(previous.path) if previous else {}
+    tokens.update({n.node_id: tokenize(text) for n, text in zip(fresh, texts, strict=True)})
+    nodes = [n for p in posts for n in nodes_of[p.post_id]]
+    counts = {pid: len(ns) for pid, ns in nodes_of.items()}
+    report.chunks, report.chunks_embedded = len(nodes), len(fresh)
+    old_raw = previous.raw_embeddings() if previous else None
+    known = {n.node_id: old_raw[old_rows[n.node_id]] for n in nodes if n.node_id in old_rows}
+    report.timings["bm25"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    partial = None
+    if settings.progressive_s > 0 and whiten.k == 0 and len(fresh) >= MIN_CHUNKS:
+        partial = PartialVersions(settings, nodes, tokens, _manifest(posts, origin, counts, embedder,
+                                  chunker_settings, settings, report), embedder, settings.progressive_s)
+        partial.publish(known)
+
+    def on_save(rows: list[int], vectors: np.ndarray) -> None:
+        known.update({fresh[i].node_id: v for i, v in zip(rows, vectors, strict=True)})
+        if partial:
+            partial.maybe_publish(known)
+
     report.tokens_embedded = int(sum(embedder.count_tokens(texts))) if texts else 0
     checkpoint = EmbeddingCheckpoint(settings.index_dir, embedder.fingerprint)
     with tqdm(total=len(texts), desc="embed", unit="chunk", disable=not progress) as bar:
         bar.set_postfix(posts=len(posts) - len(reuse), tokens=report.tokens_embedded)
-        vectors, report.chunks_resumed = embed_with_checkpoints(texts, embedder.embed_passages, embedder.dim,
-                                                                checkpoint, bar.update, settings.checkpoint_s) \
-            if texts else (None, 0)
+        vectors, report.chunks_resumed = embed_with_checkpoints(
+            texts, embedder.embed_passages, embedder.dim, checkpoint, bar.update, settings.checkpoint_s,
+            on_save) if texts else (None, 0)
+    report.partial_versions = partial.written if partial else 0
     fresh_rows = {n.node_id: i for i, n in enumerate(fresh)}
     report.timings["embed"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    tokens = load_tokens(previous.path) if previous else {}
-    tokens.update({n.node_id: tokenize(text) for n, text in zip(fresh, texts, strict=True)})
-    report.timings["bm25"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    nodes = [n for p in posts for n in nodes_of[p.post_id]]
-    old_raw = previous.raw_embeddings() if previous else None
     raw = np.empty((len(nodes), embedder.dim), dtype="float32")
     for i, node in enumerate(nodes):
-        raw[i] = vectors[fresh_rows[node.node_id]] if node.node_id in fresh_rows else old_raw[old_rows[node.node_id]]
-    report.chunks, report.chunks_embedded = len(nodes), len(fresh)
-    counts = {pid: len(ns) for pid, ns in nodes_of.items()}
+        raw[i] = vectors[fresh_rows[node.node_id]] if node.node_id in fresh_rows else known[node.node_id]
     transform, report.whitening = whitening_step.apply(whiten, raw, len(fresh))
     manifest = _manifest(posts, origin, counts, embedder, chunker_settings, settings, report)
     write_version(settings.index_dir, nodes, raw, tokens, manifest, embedder.as_llama_index(),

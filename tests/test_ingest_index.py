@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -85,11 +86,14 @@ def test_kill_9_during_ingest_leaves_previous_index(settings, embedder, md_subse
     time.sleep(2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert current_version(settings.index_dir) == before
     manifest = read_manifest(settings.index_dir)
-    assert set(manifest["posts"]) == {"104"}
+    if current_version(settings.index_dir) == before:
+        assert set(manifest["posts"]) == {"104"}
+    else:  # a version written during the embedding: every post searchable by BM25, dense so far
+        assert "104" in manifest["posts"] and manifest["embedded"]["chunks"] < manifest["embedded"]["of"]
     index = load_index(settings.index_dir, embedder.as_llama_index())
-    assert index.faiss.ntotal == manifest["stats"]["chunks"]
+    assert index.faiss.ntotal == (manifest.get("embedded") or {"chunks": manifest["stats"]["chunks"]})["chunks"]
+    assert index.bm25.search("SimSiam", 5) or set(manifest["posts"]) == {"104"}
     leftovers = [p for p in (settings.index_dir / VERSIONS).iterdir() if p.name.startswith(TMP_PREFIX)]
     ingest(settings, [str(small)], full=True, progress=False, embedder=embedder)
     remaining = [p.name for p in (settings.index_dir / VERSIONS).iterdir()]
@@ -115,6 +119,28 @@ def test_a_killed_ingest_resumes_from_its_last_checkpoint(settings, embedder, md
     assert index.faiss.ntotal == report.chunks and not parts.exists()
     fresh = embedder.embed_passages([embed_text(index.docstore.get_node(index.row_ids[0]))])[0]
     assert float(fresh @ index.raw_embeddings()[0]) > 0.99, "each row keeps its own vector"
+
+
+def test_ask_during_an_ingest_answers_from_the_partial_index_and_says_so(settings):
+    env = {**os.environ, "KEXUE_PROGRESSIVE_S": "1", "KEXUE_CACHE_DIR": str(settings.cache_dir)}
+    corpus = [str(corpus_path(name)) for name in ("kexue-pages", "kexue-md", "seeds")]
+    proc = _kexue("ingest", *corpus, env_index=settings.index_dir, env=env, quiet=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None and current_version(settings.index_dir) is None:
+            time.sleep(0.2)
+        assert proc.poll() is None, "the ingest ended before it wrote a partial version"
+        manifest = read_manifest(settings.index_dir)
+        assert manifest["embedded"]["chunks"] < manifest["embedded"]["of"] == manifest["stats"]["chunks"]
+        asked = subprocess.run([sys.executable, "-m", "app", "ask", "SimSiam为什么不退化", "--llm", "extractive",
+                                "--json"], capture_output=True, text=True, timeout=300,
+                               env={**env, "KEXUE_INDEX": str(settings.index_dir)})
+        assert asked.returncode == 0, asked.stderr
+        assert "the index is still being built" in asked.stderr
+        assert "7980" in [c["post_id"] for c in json.loads(asked.stdout)["citations"]], asked.stdout[:1500]
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_concurrent_ingest_is_refused(settings, md_subset):

@@ -19,6 +19,7 @@ from app.answering.retriever import Retrieval, Retriever
 from app.answering.support import check_sentences
 from app.answering.tool_use import tool_round
 from app.answering.types import Answer, Evidence, Source
+from app.index_store import build_progress
 from app.settings import Settings
 
 MAX_QUESTION_CHARS = 2000
@@ -124,6 +125,9 @@ class Answerer:
             text, citations = support.text, check_citations(support.text, given).citations
             trace.update(sentences=[c.as_json() for c in support.sentences], supported_share=support.supported_share,
                          renumbered=support.renumbered)
+        building = build_progress(self.retriever.index.manifest)
+        if building:
+            notice = f"{notice}; {building}" if notice else building
         now = time.perf_counter()
         timings.update(generate_ms=round((now - generate_start) * 1000, 1), total_ms=round((now - start) * 1000, 1))
         yield Answer(question, text, lang, refused, citations, sources, timings, used, notice,

@@ -63,8 +63,8 @@ def rank_chunks(question: str, index: Any, post_id: str, query_vector: np.ndarra
     nodes = _post_chunks(index, post_id)
     lexical = np.array([overlap(question, n.text) for n in nodes], dtype="float32")
     scores = _scaled(lexical)
-    if query_vector is not None:
-        rows = [index._row_of[n.node_id] for n in nodes]
+    rows = [index._row_of.get(n.node_id) for n in nodes]
+    if query_vector is not None and None not in rows:  # a version written during an ingest may lack some vectors
         scores = 0.5 * scores + 0.5 * _scaled(index._raw[rows] @ np.asarray(query_vector, dtype="float32"))
     scores = scores + SUMMARY_BONUS * np.array([bool(_SUMMARY.search(n.metadata.get("section", ""))) for n in nodes])
     order = sorted(range(len(nodes)), key=lambda i: (-scores[i], i))

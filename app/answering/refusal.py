@@ -55,9 +55,12 @@ def unknown_names(question: str, index: Any) -> list[str]:
 
 def is_covered(retrieval: Retrieval, lang: str, settings: Settings) -> bool:
     """False when retrieval found nothing, when a name the question asks about occurs nowhere in the corpus, or
-    when both the dense and the BM25 match are weak."""
+    when both the dense and the BM25 match are weak (not judged while the index is being built: its dense part
+    does not cover every chunk yet, so a weak dense match says nothing)."""
     if not retrieval.sources or retrieval.unknown_names:
         return False
+    if retrieval.partial:
+        return True
     dense_floor = settings.refuse_dense_en if lang == "en" else settings.refuse_dense_zh
     weak_dense = retrieval.dense_top < dense_floor
     weak_bm25 = retrieval.bm25_top < settings.refuse_bm25

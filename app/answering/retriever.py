@@ -33,6 +33,7 @@ class Retrieval:
     bm25_top: float  # best BM25 score (0 when none)
     query_vector: Any = None  # the raw query embedding (None when dense retrieval did not run)
     unknown_names: list[str] = field(default_factory=list)  # names in the query that occur nowhere in the corpus
+    partial: bool = False  # the index is a version written during an ingest: dense search does not cover it all
 
 
 def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
@@ -106,7 +107,7 @@ class Retriever:
         from app.answering.refusal import unknown_names
 
         return Retrieval(sources[:k], (time.perf_counter() - start) * 1000, dense_top, bm25_top, vector,
-                         unknown_names(query, self.index))
+                         unknown_names(query, self.index), bool(self.index.manifest.get("embedded")))
 
     def post_passages(self, query: str, source: Source, n: int) -> list[Source]:
         """The ``n`` passages of the post behind ``source`` that best match the question, as sources."""
