@@ -34,6 +34,11 @@ def _show(settings: Settings, as_json: bool) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         click.echo("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    from app.models.speed import describe_speed, recorded
+
+    click.echo("")
+    for line in describe_speed(recorded(settings)):
+        click.echo(line)
     click.echo("\n* = used by the current settings. States: ready, missing (run `kexue models prepare`), "
                "corrupt, unavailable (packages not installed), external (your own file or model).")
     for s in statuses:
@@ -86,4 +91,21 @@ def prepare_models(settings: Settings, names: tuple[str, ...], force: bool, quie
     for s in statuses:
         if (wanted is None and s.active) or (wanted and s.name in wanted):
             click.echo(f"{s.state:<8} {s.name}  {s.path}")
+    from app.models.speed import describe_speed, measure, recorded
+
+    if recorded(settings) is None or force:
+        echo("measuring this machine's speed with the models (once; `kexue models speed` measures again)")
+        for line in describe_speed(measure(settings)):
+            echo(line)
     click.echo(f"done in {time.monotonic() - started:.0f} s", err=True)
+
+
+@models.command("speed")
+@click.option("--json", "as_json", is_flag=True, help="Print the measurement as JSON.")
+@click.pass_obj
+def speed(settings: Settings, as_json: bool) -> None:
+    """Measure the embedder's and the local model's speed on this machine now, and record it."""
+    from app.models.speed import describe_speed, measure
+
+    result = measure(settings)
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else "\n".join(describe_speed(result)))
