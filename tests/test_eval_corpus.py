@@ -18,16 +18,21 @@ from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.slow
 QUESTIONS = PROJECT / "eval" / "questions"
-# Measured on the full corpus (700 posts, 2026-11-21): hit@5 hybrid 0.981, dense 0.981, bm25 0.969; floors a few
-# points below.
-HIT5_FLOOR = {"hybrid": 0.95, "dense": 0.95, "bm25": 0.93}
+# Measured on the full corpus (2026-12-02) -- project set: hit@5 hybrid 0.981, dense 0.981, bm25 0.969; held-out
+# set: hybrid 0.940, dense 0.931, bm25 0.888. Floors a few points below each.
+HIT5_FLOOR = {
+    "kexue.jsonl": {"hybrid": 0.95, "dense": 0.95, "bm25": 0.93},
+    "heldout.jsonl": {"hybrid": 0.91, "dense": 0.90, "bm25": 0.85},
+}
+SIZES = {"kexue.jsonl": (174, 160), "heldout.jsonl": (132, 116)}
 
 
-@pytest.fixture(scope="module")
-def retrieval_report(corpus_index: Settings) -> dict:
-    questions = load_questions([QUESTIONS])
-    run = run_eval(corpus_index, questions, EvalOptions(list(HIT5_FLOOR), retrieval_only=True, progress=False))
-    return summarise(run) | {"_run": run}
+@pytest.fixture(scope="module", params=sorted(HIT5_FLOOR))
+def retrieval_report(request: pytest.FixtureRequest, corpus_index: Settings) -> dict:
+    questions = load_questions([QUESTIONS / request.param])
+    floors = HIT5_FLOOR[request.param]
+    run = run_eval(corpus_index, questions, EvalOptions(list(floors), retrieval_only=True, progress=False))
+    return summarise(run) | {"_run": run, "_set": request.param}
 
 
 def test_every_relevant_post_is_in_the_index(retrieval_report: dict):
@@ -37,9 +42,10 @@ def test_every_relevant_post_is_in_the_index(retrieval_report: dict):
 
 
 def test_retrieval_meets_the_floor(retrieval_report: dict):
-    assert retrieval_report["questions"] == 174 and retrieval_report["answerable"] == 160
+    question_set = retrieval_report["_set"]
+    assert (retrieval_report["questions"], retrieval_report["answerable"]) == SIZES[question_set]
     assert "answers" not in retrieval_report
-    for name, floor in HIT5_FLOOR.items():
+    for name, floor in HIT5_FLOOR[question_set].items():
         variant = retrieval_report["variants"][name]
         assert variant["hit@5"] >= floor, (name, variant)
         assert variant["hit@1"] <= variant["hit@5"] and 0 < variant["mrr@10"] <= 1
