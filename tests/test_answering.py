@@ -112,7 +112,8 @@ def test_ask_json_follows_the_schema(corpus_index):
     assert data["sentences"] and set(data["sentences"][0]) >= {"text", "cites", "support", "supported"}
     assert 0 < data["supported_share"] <= 1
     assert isinstance(data["answer"], str) and data["lang"] == "zh" and data["refused"] is False
-    assert set(data["citations"][0]) == {"n", "post_id", "title", "date", "url", "section"}
+    assert set(data["citations"][0]) == {"n", "post_id", "title", "date", "url", "section", "sentence", "link"}
+    assert data["citations"][0]["link"].startswith("https://kexue.fm/archives/7980#:~:text=")
     assert set(data["sources"][0]) == {"rank", "post_id", "title", "date", "url", "section", "score", "text"}
     assert {"retrieve_ms", "generate_ms", "total_ms"} <= set(data["timings"])
     assert data["citations"][0]["url"] == "https://kexue.fm/archives/7980"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from app.answering import extractive
-from app.answering.citations import check_citations
+from app.answering.citations import check_citations, locate
 from app.answering.evidence import select_evidence
 from app.answering.language import detect_language
 from app.answering.llm import ChatBackend, LLMUnavailable, load_backend
@@ -123,6 +123,7 @@ class Answerer:
                                                               "source was attached"
             support = check_sentences(checked.text, given)
             text, citations = support.text, check_citations(support.text, given).citations
+            citations = locate(citations, given, support.sentences)
             trace.update(sentences=[c.as_json() for c in support.sentences], supported_share=support.supported_share,
                          renumbered=support.renumbered)
         building = build_progress(self.retriever.index.manifest)

@@ -18,6 +18,8 @@ def sources_block(answer: Answer, show_all: bool = False) -> str:
         for c in answer.citations:
             section = f" · {c.section}" if c.section else ""
             lines.append(f"  [{c.n}] 《{c.title}》 {c.date} {c.url}{section}")
+            if c.link and c.link != c.url:
+                lines.append(f"      → {c.link}")
     if show_all:
         lines.append("检索到的段落 Retrieved passages:" if answer.lang == "zh" else "Retrieved passages:")
         for s in answer.sources:

@@ -39,6 +39,8 @@ class Citation:
     date: str
     url: str
     section: str
+    sentence: str = ""  # the excerpt's sentence that best backs the answer sentences citing it
+    link: str = ""  # ``url`` with a text fragment that scrolls to ``sentence``
 
 
 @dataclass

@@ -21,8 +21,11 @@ COMMANDS = {
     "eval": "app.cli.eval_cmd:eval_command",
     "index": "app.cli.index_cmd:index",
     "ingest": "app.cli.ingest_cmd:ingest",
+    "mcp": "app.cli.mcp_cmd:mcp_command",
     "models": "app.cli.models_cmd:models",
     "plugins": "app.cli.plugins_cmd:plugins_command",
+    "serve": "app.cli.serve_cmd:serve",
+    "search": "app.cli.search_cmd:search",
 }
 
 

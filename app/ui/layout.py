@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from app.answering import Answerer
 from app.answering.answerer import LLM_CHOICES
 from app.ui import assets
+from app.ui.export import export_file
 from app.ui.handlers import ChatHandlers
+from app.ui.search_tab import SearchTab
 from app.ui.sources_panel import EMPTY
 
 TITLE = "科学空间问答"
@@ -22,14 +26,15 @@ QUEUE_SIZE = 100
 
 
 def build_app(answerer: Answerer) -> Any:
-    """The Gradio Blocks app; its ``/chat`` endpoint takes (message, history, k, llm, show_retrieved)."""
+    """The Gradio Blocks app: a Chat tab, whose ``/chat`` endpoint takes (message, history, k, llm, show_retrieved),
+    and a Search tab (endpoint ``/search``)."""
     import gradio as gr
 
     handlers = ChatHandlers(answerer)
     settings = answerer.settings
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(INTRO)
-        with gr.Row():
+        with gr.Tab("问答 Chat", elem_id="kexue-chat-tab"), gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(elem_id=assets.CHAT_ID, label=TITLE, height=600, buttons=["copy"],
                                      latex_delimiters=assets.LATEX_DELIMITERS, feedback_options=None,
@@ -48,15 +53,24 @@ def build_app(answerer: Answerer) -> Any:
                     show_retrieved = gr.Checkbox(False, label="Show retrieved chunks")
                 sources = gr.Markdown(EMPTY, label="Sources", elem_id=assets.SOURCES_ID, container=True,
                                       latex_delimiters=assets.LATEX_DELIMITERS, min_height=200, max_height=900)
-                gr.ClearButton([chatbot, question, sources], value="New conversation")
+                download = gr.DownloadButton("Download conversation (.md)", value=None, elem_id="kexue-download")
+                gr.ClearButton([chatbot, question, sources, download], value="New conversation")
+        with gr.Tab("搜索 Search", elem_id="kexue-search-tab"):
+            SearchTab(answerer.retriever, lambda text: handlers.web(text, "source")).build()
         run_code = gr.Textbox(label="code", visible="hidden", elem_id=assets.RUN_CODE_ID)
         run = gr.Button("Run", visible="hidden", elem_id=assets.RUN_TRIGGER_ID)
 
+        export_dir = Path(tempfile.mkdtemp(prefix="kexue-export-"))
+
+        def export(history: list[dict] | None) -> str | None:
+            return export_file(history, export_dir)
+
         gr.on([question.submit, ask.click], handlers.respond, [question, chatbot, k, llm, show_retrieved],
               [chatbot, sources, question], api_name="chat", concurrency_limit=ANSWER_CONCURRENCY,
-              concurrency_id="answer")
+              concurrency_id="answer").then(export, [chatbot], [download], api_visibility="private")
         run.click(handlers.run_code, [run_code, chatbot], [chatbot], js=assets.RUN_CODE_JS, api_name="run_code",
-                  concurrency_limit=RUN_CONCURRENCY, concurrency_id="run")
+                  concurrency_limit=RUN_CONCURRENCY, concurrency_id="run").then(export, [chatbot], [download],
+                                                                                api_visibility="private")
     return app
 
 

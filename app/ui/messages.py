@@ -50,7 +50,9 @@ def answer_markdown(answer: Answer, transform: Callable[[str], str]) -> str:
         lines = ["**来源 Sources**" if answer.lang == "zh" else "**Sources**"]
         for c in answer.citations:
             section = f" · {c.section}" if c.section else ""
-            lines.append(f"[{c.n}] [《{c.title}》]({c.url}) {c.date}{section}")
+            label = "原句" if answer.lang == "zh" else "sentence"
+            cited = f" · [{label} ↗]({c.link})" if c.link and c.link != c.url else ""
+            lines.append(f"[{c.n}] [《{c.title}》]({c.url}) {c.date}{section}{cited}")
         parts.append("  \n".join(lines))
     return "\n\n".join(parts)
 

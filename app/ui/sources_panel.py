@@ -6,6 +6,7 @@ import html
 from collections.abc import Callable
 
 from app.answering import Answer, Evidence, Source
+from app.answering.types import Citation
 
 EMPTY = "_Sources of the latest answer appear here._"
 RELATED = 3
@@ -18,11 +19,17 @@ def _heading(source: Source) -> str:
     return f"**[《{title}》]({source.url})** · {source.date} · <{source.url}>"
 
 
-def _passage(label: str, source: Source, transform: Transform) -> str:
-    """One passage as an expandable block; the blank lines let the Markdown (and math) inside render."""
+def _passage(label: str, source: Source, transform: Transform, cited: Citation | None = None) -> str:
+    """One passage as an expandable block; the blank lines let the Markdown (and math) inside render. The sentence a
+    citation points at is marked, with a link that opens the post at it."""
     where = f"§\u00a0{html.escape(source.section)}" if source.section else "passage"
+    text, link = source.text, ""
+    if cited and cited.sentence and cited.sentence in text:
+        text = text.replace(cited.sentence, f'<mark class="kexue-cited">{cited.sentence}</mark>', 1)
+    if cited and cited.link and cited.link != cited.url:
+        link = f"\n\n[→ 在原文中打开这一句 · open the post at this sentence]({cited.link})"
     return (f'<details class="kexue-passage"><summary>{label} {where}</summary>\n\n'
-            f"{transform(source.text)}\n\n</details>")
+            f"{transform(text)}{link}\n\n</details>")
 
 
 def _cited_posts(answer: Answer) -> list[tuple[Source, list[Source]]]:
@@ -43,9 +50,10 @@ def render_sources(answer: Answer, transform: Transform, show_retrieved: bool = 
     blocks: list[str] = []
     if answer.citations:
         blocks.append("### 来源 Sources" if zh else "### Sources")
+        cited = {c.n: c for c in answer.citations}
         for first, passages in _cited_posts(answer):
             blocks.append(_heading(first))
-            blocks.extend(_passage(f"[{p.rank}]", p, transform) for p in passages)
+            blocks.extend(_passage(f"[{p.rank}]", p, transform, cited.get(p.rank)) for p in passages)
     elif answer.sources:
         blocks.append("### 相关阅读（不是答案的出处）" if zh else "### Related reading (not sources of the answer)")
         blocks.extend(f"- {_heading(s)}" for s in answer.sources[:RELATED])
