@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import html
 import io
-import os
 import re
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -15,13 +14,11 @@ from pathlib import Path
 import pytest
 
 from app.answering.fragment import WHOLE_WIDTH, encode, text_fragment, visible_runs, width
+from tests.browser_support import chromium
 from tests.conftest import corpus_path
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 POST = "7980"
 # sentences of the post's later half: one with formulas between its words, one long enough to be cut to start,end
 SENTENCE_STARTS = ["可以看到，停掉第二个", "不同的则是在“不要向常数退化”"]
@@ -101,14 +98,8 @@ def site(cited, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)")
-    with playwright_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path_factory.mktemp("chromium-profile"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1100, "height": 700}, locale="zh-CN")
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), width=1100, height=700) as context:
         yield context
-        context.close()
 
 
 def highlight_of(browser, url: str) -> dict:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from app.ui.assets import SOURCES_ID
-from tests.test_ui_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SIMSIAM_TITLE, SIMSIAM_URL
+from tests.browser_support import chromium, extractive_ui
+from tests.test_ui_browser import ARTIFACTS, SIMSIAM_TITLE, SIMSIAM_URL
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
@@ -17,27 +17,14 @@ expect = playwright_api.expect
 
 @pytest.fixture(scope="module")
 def ui_url(corpus_index):
-    from app.answering import Answerer
-    from app.ui import build_app, launch_app
-    from tests.openai_server import free_port
-
-    app = build_app(Answerer(corpus_index.replace(llm="extractive")))
-    port = free_port()
-    launch_app(app, port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    app.close()
+    with extractive_ui(corpus_index) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)")
-    with playwright_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path_factory.mktemp("chromium-profile"), executable_path=CHROMIUM, headless=True, accept_downloads=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), accept_downloads=True) as context:
         yield context
-        context.close()
 
 
 @pytest.fixture()

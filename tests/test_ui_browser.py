@@ -6,21 +6,17 @@ follow-up use the local model.
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
+from tests.browser_support import chromium, extractive_ui
 from tests.conftest import PROJECT
-from tests.openai_server import free_port
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")  # pandas deprecations inside Gradio
 expect = playwright_api.expect
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 ARTIFACTS = PROJECT / "artifacts"
 SIMSIAM_URL = "https://kexue.fm/archives/7980"
 SIMSIAM_TITLE = "《从动力学角度看优化算法（六）：为什么SimSiam不退化？》"
@@ -29,26 +25,14 @@ LLM_WAIT_MS = 240_000
 
 @pytest.fixture(scope="module")
 def ui_url(corpus_index):
-    from app.answering import Answerer
-    from app.ui import build_app, launch_app
-
-    app = build_app(Answerer(corpus_index.replace(llm="extractive")))
-    port = free_port()
-    launch_app(app, port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    app.close()
+    with extractive_ui(corpus_index) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)")
-    with playwright_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path_factory.mktemp("chromium-profile"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
-        context.close()
 
 
 @pytest.fixture()

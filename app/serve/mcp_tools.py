@@ -11,7 +11,8 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from app import search
-from app.answering import Answerer, QuestionError
+from app.answering import Answerer, Citation, QuestionError
+from app.search import PostHit
 from app.serve.answer_format import answer_content, citation_json
 from app.serve.posts import PostNotFound, post_markdown
 
@@ -21,41 +22,17 @@ INSTRUCTIONS = ("Search and quote the Chinese blog 科学空间 (kexue.fm, 苏�
 READ_ONLY = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
 
-class CitationOut(BaseModel):
-    n: int
-    post_id: str
-    title: str
-    date: str
-    url: str
-    section: str
-    sentence: str = Field(description="the cited sentence, when known")
-    link: str = Field(description="a link to the cited sentence (the post URL when no fragment is known)")
-
-
 class AskOut(BaseModel):
     answer: str = Field(description="the answer with its [n] citation marks")
-    citations: list[CitationOut]
+    citations: list[Citation]
     refused: bool = Field(description="true when the blog does not cover the question")
     llm: str = Field(description="the backend that wrote the answer")
     notice: str
 
 
-class PostOut(BaseModel):
-    rank: int
-    post_id: str
-    title: str
-    date: str
-    category: str
-    url: str
-    section: str
-    score: float
-    passage: str
-    snippet: str = Field(description="the passage as Markdown with the query's terms in bold")
-
-
 class SearchOut(BaseModel):
     query: str
-    posts: list[PostOut]
+    posts: list[PostHit]
 
 
 def search_markdown(query: str, hits: list[Any]) -> str:
@@ -91,7 +68,7 @@ def build_mcp(answerer: Answerer, ask_llm: str = "extractive", host: str = "127.
                                                                               before, category))
         except search.SearchError as exc:
             raise ToolError(str(exc)) from None
-        data = SearchOut(query=query, posts=[PostOut(**hit.to_json()) for hit in hits])
+        data = SearchOut(query=query, posts=hits)
         return CallToolResult(content=[TextContent(type="text", text=search_markdown(query, hits))],
                               structuredContent=data.model_dump())
 
@@ -123,7 +100,7 @@ def build_mcp(answerer: Answerer, ask_llm: str = "extractive", host: str = "127.
                                         llm=llm or ask_llm))
         except QuestionError as exc:
             raise ToolError(str(exc)) from None
-        data = AskOut(answer=answer.answer, citations=[CitationOut(**citation_json(c)) for c in answer.citations],
+        data = AskOut(answer=answer.answer, citations=[Citation(**citation_json(c)) for c in answer.citations],
                       refused=answer.refused, llm=answer.llm, notice=answer.notice)
         return CallToolResult(content=[TextContent(type="text", text=answer_content(answer))],
                               structuredContent=data.model_dump())
