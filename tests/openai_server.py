@@ -51,25 +51,32 @@ def openai_server(settings: Settings, log: Path, chat_format: str = "chatml-func
     with open(log, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
+    with serving(process, f"{base}/models", SERVER_KEY, log, "llama_cpp.server", 120):
+        yield base
+
+
+@contextlib.contextmanager
+def serving(process: subprocess.Popen, probe: str, key: str | None, log: Path, name: str,
+            wait_s: float) -> Iterator[None]:
+    """Wait until ``probe`` answers 200 (with ``key`` as bearer token), hold while the caller uses the server, then
+    stop ``process``; raise ``ServerFailed`` with the log's tail when it exits or does not answer in ``wait_s``."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + wait_s
         while True:
             if process.poll() is not None:
-                raise ServerFailed(f"llama_cpp.server exited with {process.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/models", headers={"Authorization": f"Bearer {SERVER_KEY}"},
-                             timeout=2).status_code == 200:
+                raise ServerFailed(f"{name} exited with {process.returncode}: {log.read_text()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(probe, headers=headers, timeout=2).status_code == 200:
                     break
-            except httpx.HTTPError:
-                pass
             if time.monotonic() > deadline:
-                raise ServerFailed(f"llama_cpp.server did not answer within 120 s: {log.read_text()[-2000:]}")
+                raise ServerFailed(f"{name} did not answer within {wait_s:.0f} s: {log.read_text()[-3000:]}")
             time.sleep(0.5)
-        yield base
+        yield
     finally:
         process.terminate()
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

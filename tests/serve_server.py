@@ -6,14 +6,11 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-
 from tests.conftest import PROJECT
-from tests.openai_server import free_port
+from tests.openai_server import free_port, serving
 
 API_KEY = "kexue-test-key-0123"
 
@@ -31,23 +28,5 @@ def kexue_serve(index_dir: Path, log: Path, *args: str, api_key: str | None = AP
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"kexue serve exited with {process.returncode}: {log.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/v1/models", headers={"Authorization": f"Bearer {api_key}"},
-                             timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"kexue serve did not answer in 180 s: {log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with serving(process, f"{base}/v1/models", api_key, log, "kexue serve", 180):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
