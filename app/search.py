@@ -3,13 +3,12 @@ rank), filtered by date range and category, each with its best-matching passage 
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import asdict, dataclass
 from datetime import date as Date
 from typing import Any
 
-from app.answering.retriever import CANDIDATES, SUPPORT_SHARE, post_score, rrf
+from app.answering.retriever import CANDIDATES
 from app.answering.textmatch import clean_sentence, overlap
 from app.bm25 import STOPWORDS, jieba_module
 from ingest.latex_spans import protected_spans, sentences
@@ -190,30 +189,15 @@ def search_posts(retriever: Any, query: str, k: int = 10, after: str | None = No
                and (not before or p["date"] <= before) and (not category or p["category"] == category)}
     if not allowed:
         return []
-    index = retriever.index
-    # each ranking keeps the retriever's candidate count (more for a large k) of allowed chunks; with a filter they
-    # are looked for among every row (exact search of a few thousand rows takes milliseconds), so a narrow filter
-    # still gets its k best posts
-    depth = max(CANDIDATES, 4 * k)
-    candidates = len(index.row_ids) if len(allowed) < len(posts) else depth
-
-    def keep(hits: list[tuple[str, float]]) -> list[str]:
-        return list(itertools.islice((node_id for node_id, _ in hits if node_id.rsplit("#", 1)[0] in allowed), depth))
-
-    vector = retriever.embedder.embed_queries([query])[0]
-    keywords = index.terms.expand(query) if retriever.expand_terms else query
-    fused = rrf([keep(index.search_ids(vector, candidates)), keep(index.bm25.search(keywords, candidates))])
-    by_post: dict[str, list[str]] = {}
-    for node_id in sorted(fused, key=fused.get, reverse=True):
-        by_post.setdefault(node_id.rsplit("#", 1)[0], []).append(node_id)
-    scores = {post: post_score([fused[i] for i in ids], SUPPORT_SHARE) for post, ids in by_post.items()}
+    narrowed = allowed if len(allowed) < len(posts) else None
+    ranking = retriever.rank_posts(query, "hybrid", narrowed, max(CANDIDATES, 4 * k))
     terms = query_terms(query)
     hits: list[PostHit] = []
-    for post_id in sorted(by_post, key=scores.get, reverse=True)[:k]:
-        node = retriever._passages(query, by_post[post_id], 1)[0]
+    for post_id in ranking.posts[:k]:
+        node = retriever._passages(query, ranking.chunks[post_id], 1)[0]
         meta = node.metadata
         passage = best_passage(query, node.text)
         hits.append(PostHit(len(hits) + 1, post_id, meta["title"], posts[post_id]["date"], meta.get("category", ""),
-                            meta["url"], meta["section"], round(scores[post_id], 5), passage,
+                            meta["url"], meta["section"], round(ranking.scores[post_id], 5), passage,
                             highlight(passage, terms)))
     return hits

@@ -34,6 +34,16 @@ def chromium(profile: Path, width: int = 1400, height: int = 1000, **options: An
 
 
 @contextlib.contextmanager
+def chat_page(browser: Any, url: str) -> Iterator[Any]:
+    """A new tab on the chat UI at ``url``, once its question box is there."""
+    page = browser.new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator("#kexue-question textarea").wait_for()
+    yield page
+    page.close()
+
+
+@contextlib.contextmanager
 def extractive_ui(settings: Settings) -> Iterator[str]:
     """The chat UI over ``settings``' index with extractive answers, on a free loopback port; yields its URL."""
     from app.answering import Answerer

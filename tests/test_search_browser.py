@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.ui.assets import SOURCES_ID
-from tests.browser_support import chromium, extractive_ui
+from tests.browser_support import chat_page, chromium, extractive_ui
 from tests.test_ui_browser import ARTIFACTS, SIMSIAM_TITLE, SIMSIAM_URL
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -29,11 +29,8 @@ def browser(tmp_path_factory):
 
 @pytest.fixture()
 def page(browser, ui_url):
-    page = browser.new_page()
-    page.goto(ui_url, wait_until="domcontentloaded")
-    page.locator("#kexue-question textarea").wait_for()
-    yield page
-    page.close()
+    with chat_page(browser, ui_url) as opened:
+        yield opened
 
 
 def _search(page, query: str, after: str = "", before: str = "", category: str = "") -> None:

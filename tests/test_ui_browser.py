@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.browser_support import chromium, extractive_ui
+from tests.browser_support import chat_page, chromium, extractive_ui
 from tests.conftest import PROJECT
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -37,11 +37,8 @@ def browser(tmp_path_factory):
 
 @pytest.fixture()
 def page(browser, ui_url):
-    page = browser.new_page()
-    page.goto(ui_url, wait_until="domcontentloaded")
-    page.locator("#kexue-question textarea").wait_for()
-    yield page
-    page.close()
+    with chat_page(browser, ui_url) as opened:
+        yield opened
 
 
 def _ask(page, text: str) -> None:

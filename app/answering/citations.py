@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.answering.evidence import GAP
-from app.answering.fragment import text_fragment
+from app.answering.fragment import LINE_MARKERS, text_fragment
 from app.answering.textmatch import overlap
 from app.answering.types import Citation, Source
 from ingest.latex_spans import sentences
@@ -52,7 +52,6 @@ def check_citations(text: str, sources: list[Source]) -> CheckedAnswer:
     return CheckedAnswer(cleaned, [_citation(given[n]) for n in order], removed, attached)
 
 
-_MARKER = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)+")  # heading, quote, list item
 _BLOCK = re.compile(r"^\s*(\$\$|\\begin\{|\\\[|```|~~~|#|\||!\[)")
 
 
@@ -66,7 +65,7 @@ def best_sentence(claims: Sequence[str], excerpt: str) -> str:
             best = max(best, 2 * a * b / (a + b) if a + b else 0.0)
         return best
 
-    units = [_MARKER.sub("", u).strip() for u in sentences(excerpt.replace(GAP, "\n")) if not _BLOCK.match(u)]
+    units = [LINE_MARKERS.sub("", u).strip() for u in sentences(excerpt.replace(GAP, "\n")) if not _BLOCK.match(u)]
     return max((u for u in units if len(u) >= 6), key=score, default="")
 
 

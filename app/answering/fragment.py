@@ -19,7 +19,7 @@ _HIDDEN = re.compile(
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"\*\*|__|~~|(?<![\w\\])\*|\*(?!\w)")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!$])")
-_LEAD = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)+")
+LINE_MARKERS = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)+")  # heading, quote, list item
 _EDGE = " \t\r\n,，、.。;；:：!！?？\"'“”‘’()（）[]【】《》<>-—…"
 # a space beside Chinese text may be the page's or a scraper's (around a link, say): neither side is relied on
 _CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef])\s+|\s+(?=[\u3000-\u9fff\uff00-\uffef])")
@@ -29,7 +29,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_]+|\s+|.", re.S)
 def visible_runs(sentence: str) -> list[str]:
     """The pieces of a Markdown sentence that the page renders as the same text, in order, whitespace collapsed
     and trimmed of edge punctuation (also cut at spaces beside Chinese characters)."""
-    text = _HIDDEN.sub(_BREAK, _LEAD.sub("", sentence))
+    text = _HIDDEN.sub(_BREAK, LINE_MARKERS.sub("", sentence))
     text = _ESCAPE.sub(r"\1", _EMPHASIS.sub("", _LINK.sub(r"\1", text)))
     text = _CJK_SPACE.sub(_BREAK, text)
     runs = (" ".join(part.split()).strip(_EDGE) for part in text.split(_BREAK))

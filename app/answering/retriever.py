@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import time
+from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,22 @@ class Retrieval:
     query_vector: Any = None  # the raw query embedding (None when dense retrieval did not run)
     unknown_names: list[str] = field(default_factory=list)  # names in the query that occur nowhere in the corpus
     partial: bool = False  # the index is a version written during an ingest: dense search does not cover it all
+
+
+@dataclass
+class PostRanking:
+    """Posts found for a query: each post's chunks (best first) and fused score, and what the refusal rule reads."""
+
+    chunks: dict[str, list[str]] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    vector: Any = None  # the raw query embedding (None when dense search did not run)
+    dense_top: float = 0.0  # best raw e5 cosine among the dense hits
+    bm25_top: float = 0.0  # best BM25 score
+
+    @property
+    def posts(self) -> list[str]:
+        """Post ids, best first."""
+        return sorted(self.chunks, key=self.scores.get, reverse=True)
 
 
 def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
@@ -90,36 +108,48 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
         start = time.perf_counter()
-        rankings: list[list[str]] = []
-        dense_top = bm25_top = 0.0
-        vector = None
-        if mode in ("hybrid", "dense"):
-            vector = self.embedder.embed_queries([query])[0]
-            hits = self.index.search_ids(vector, CANDIDATES)
-            rankings.append([node_id for node_id, _ in hits])
-            dense_top = self.index.raw_top(vector, hits)
-        if mode in ("hybrid", "bm25"):
-            keywords = self.index.terms.expand(query) if self.expand_terms else query
-            hits = self.index.bm25.search(keywords, CANDIDATES)
-            rankings.append([node_id for node_id, _ in hits])
-            bm25_top = hits[0][1] if hits else 0.0
-        fused = rrf(rankings)
-        by_post: dict[str, list[str]] = {}
-        for node_id in sorted(fused, key=fused.get, reverse=True):
-            by_post.setdefault(node_id.rsplit("#", 1)[0], []).append(node_id)
-        share = SUPPORT_SHARE if mode == "hybrid" else 0.0
-        post_scores = {post: post_score([fused[i] for i in ids], share) for post, ids in by_post.items()}
+        ranking = self.rank_posts(query, mode)
         sources: list[Source] = []
-        for post in sorted(by_post, key=post_scores.get, reverse=True)[:k]:
-            node_ids, score = by_post[post], post_scores[post]
+        for post in ranking.posts[:k]:
+            node_ids, score = ranking.chunks[post], ranking.scores[post]
             for node in self._passages(query, node_ids, per_post):
                 meta = node.metadata
                 sources.append(Source(len(sources) + 1, meta["post_id"], meta["title"], meta["date"], meta["url"],
                                       meta["section"], round(score, 5), node.text, bool(meta.get("excerpt"))))
         from app.answering.refusal import unknown_names
 
-        return Retrieval(sources[:k], (time.perf_counter() - start) * 1000, dense_top, bm25_top, vector,
-                         unknown_names(query, self.index), bool(self.index.manifest.get("embedded")))
+        return Retrieval(sources[:k], (time.perf_counter() - start) * 1000, ranking.dense_top, ranking.bm25_top,
+                         ranking.vector, unknown_names(query, self.index), bool(self.index.manifest.get("embedded")))
+
+    def rank_posts(self, query: str, mode: str = "hybrid", allowed: Container[str] | None = None,
+                   depth: int = CANDIDATES) -> PostRanking:
+        """Posts ranked by fusing the ``depth`` best chunks of each search. With ``allowed`` (post ids) each search
+        keeps only those posts' chunks, looked for among every row (exact search of a few thousand rows takes
+        milliseconds), so a narrow filter still gets its ``depth`` chunks."""
+        searched = depth if allowed is None else len(self.index.row_ids)
+
+        def kept(hits: list[tuple[str, float]]) -> list[str]:
+            ids = (node_id for node_id, _ in hits if allowed is None or node_id.rsplit("#", 1)[0] in allowed)
+            return list(itertools.islice(ids, depth))
+
+        ranking = PostRanking()
+        rankings: list[list[str]] = []
+        if mode in ("hybrid", "dense"):
+            ranking.vector = self.embedder.embed_queries([query])[0]
+            hits = self.index.search_ids(ranking.vector, searched)
+            rankings.append(kept(hits))
+            ranking.dense_top = self.index.raw_top(ranking.vector, hits[:depth])
+        if mode in ("hybrid", "bm25"):
+            keywords = self.index.terms.expand(query) if self.expand_terms else query
+            hits = self.index.bm25.search(keywords, searched)
+            rankings.append(kept(hits))
+            ranking.bm25_top = hits[0][1] if hits else 0.0
+        fused = rrf(rankings)
+        for node_id in sorted(fused, key=fused.get, reverse=True):
+            ranking.chunks.setdefault(node_id.rsplit("#", 1)[0], []).append(node_id)
+        share = SUPPORT_SHARE if mode == "hybrid" else 0.0
+        ranking.scores = {post: post_score([fused[i] for i in ids], share) for post, ids in ranking.chunks.items()}
+        return ranking
 
     def post_passages(self, query: str, source: Source, n: int) -> list[Source]:
         """The ``n`` passages of the post behind ``source`` that best match the question, as sources."""

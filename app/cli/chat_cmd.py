@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from app.cli.loading import index_errors
 from app.settings import Settings
 
 AUTH_USER, AUTH_PASSWORD = "KEXUE_CHAT_USER", "KEXUE_CHAT_PASSWORD"
@@ -37,8 +38,6 @@ def chat(settings: Settings, host: str, port: int, index_dir: Path | None, llm: 
     """Start the chat UI. Listening on a non-loopback address requires the credentials in
     $KEXUE_CHAT_USER and $KEXUE_CHAT_PASSWORD (or --insecure)."""
     from app.answering import Answerer
-    from app.index_store import IndexError_
-    from app.models.errors import ModelError
     from app.ui import build_app, launch_app
 
     auth = None
@@ -49,8 +48,6 @@ def chat(settings: Settings, host: str, port: int, index_dir: Path | None, llm: 
         elif not insecure:
             raise click.ClickException(f"listening on {host} needs authentication: set {AUTH_USER} and "
                                        f"{AUTH_PASSWORD}, or pass --insecure")
-    try:
+    with index_errors():
         answerer = Answerer(settings.replace(index_dir=index_dir, llm=llm, top_k=top_k))
-    except (IndexError_, ModelError) as exc:
-        raise click.ClickException(str(exc)) from None
     launch_app(build_app(answerer), host=host, port=port, auth=auth)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from app.cli.loading import index_errors
 from app.settings import Settings
 
 
@@ -23,13 +24,8 @@ def mcp_command(settings: Settings, index_dir: Path | None, llm: str) -> None:
     Tools search_posts, get_post and ask; resources kexue://posts/<id>. `ask` answers extractively unless --llm or
     the call's `llm` argument names another backend."""
     from app.answering import Answerer
-    from app.index_store import IndexError_
-    from app.models.errors import ModelError
     from app.serve.mcp_tools import build_mcp
 
-    try:
-        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the protocol: nothing else may print there
-            answerer = Answerer(settings.replace(index_dir=index_dir))
-    except (IndexError_, ModelError) as exc:
-        raise click.ClickException(str(exc)) from None
+    with index_errors(), contextlib.redirect_stdout(sys.stderr):  # stdout carries the protocol: nothing else
+        answerer = Answerer(settings.replace(index_dir=index_dir))
     build_mcp(answerer, ask_llm=llm).run("stdio")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from app.cli.loading import index_errors
 from app.settings import Settings
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -27,19 +28,16 @@ def search(settings: Settings, query: str, k: int, after: str | None, before: st
            as_json: bool, index_dir: Path | None) -> None:
     """Search the blog for QUERY, e.g. kexue search "SimSiam" --after 2020-01-01."""
     from app.answering.retriever import Retriever
-    from app.index_store import IndexError_
-    from app.models.errors import ModelError
     from app.search import SearchError, check_date, search_posts
 
     try:
         check_date("after", after)
         check_date("before", before)
-        retriever = Retriever(settings.replace(index_dir=index_dir))
+        with index_errors():
+            retriever = Retriever(settings.replace(index_dir=index_dir))
         hits = search_posts(retriever, query, k=k, after=after, before=before, category=category)
     except SearchError as exc:
         raise click.UsageError(str(exc)) from None
-    except (IndexError_, ModelError) as exc:
-        raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps([hit.to_json() for hit in hits], ensure_ascii=False, indent=2))
         return

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from app.cli.chat_cmd import AUTH_PASSWORD, AUTH_USER, is_loopback
+from app.cli.loading import index_errors
 from app.settings import Settings
 
 API_KEY_ENV = "KEXUE_API_KEY"  # the same name as app.serve.auth.API_KEY_ENV, without importing FastAPI for --help
@@ -33,8 +34,6 @@ def serve(settings: Settings, host: str, port: int, index_dir: Path | None, llm:
     listening on a non-loopback address requires it (and $KEXUE_CHAT_USER/$KEXUE_CHAT_PASSWORD for the UI), or
     --insecure."""
     from app.answering import Answerer
-    from app.index_store import IndexError_
-    from app.models.errors import ModelError
 
     api_key = os.environ.get(API_KEY_ENV) or None
     user, password = os.environ.get(AUTH_USER), os.environ.get(AUTH_PASSWORD)
@@ -45,10 +44,8 @@ def serve(settings: Settings, host: str, port: int, index_dir: Path | None, llm:
         if not (no_ui or ui_auth):
             raise click.ClickException(f"the chat UI on {host} needs authentication: set {AUTH_USER} and "
                                        f"{AUTH_PASSWORD}, or pass --no-ui (or --insecure)")
-    try:
+    with index_errors():
         answerer = Answerer(settings.replace(index_dir=index_dir, llm=llm))
-    except (IndexError_, ModelError) as exc:
-        raise click.ClickException(str(exc)) from None
     import uvicorn
 
     from app.serve.app import create_app

@@ -15,8 +15,8 @@ _MARK = re.compile(r"\[(\d+)\]")
 def citation_json(citation: Citation) -> dict[str, Any]:
     """post_id, title, date, url, section, the cited sentence and a link to it (the URL when no fragment is known)."""
     return {"n": citation.n, "post_id": citation.post_id, "title": citation.title, "date": citation.date,
-            "url": citation.url, "section": citation.section, "sentence": getattr(citation, "sentence", "") or "",
-            "link": getattr(citation, "link", "") or citation.url}
+            "url": citation.url, "section": citation.section, "sentence": citation.sentence,
+            "link": citation.link or citation.url}
 
 
 def excerpt_json(source: Source) -> dict[str, Any]:
