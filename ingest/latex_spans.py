@@ -106,3 +106,22 @@ def paragraphs(text: str) -> list[str]:
 def sentences(text: str) -> list[str]:
     """Split a long paragraph after sentence ends or line breaks that lie outside protected spans."""
     return split_at(text, safe_cuts(text, SENTENCE_END, protected_spans(text)))
+
+
+def sub_outside(pattern: re.Pattern[str], repl, text: str) -> str:
+    """``pattern.sub(repl, text)`` for the matches that lie wholly outside math, environments and code (so a
+    citation-like ``[0,1]`` inside a formula is left alone)."""
+    spans = protected_spans(text)
+
+    def replace(match: re.Match) -> str:
+        if any(s <= match.start() < e or s < match.end() <= e for s, e in spans):
+            return match.group(0)
+        return repl(match) if callable(repl) else match.expand(repl)
+
+    return pattern.sub(replace, text)
+
+
+def find_outside(pattern: re.Pattern[str], text: str) -> list[re.Match]:
+    """The matches of ``pattern`` that lie wholly outside math, environments and code."""
+    spans = protected_spans(text)
+    return [m for m in pattern.finditer(text) if not any(s <= m.start() < e or s < m.end() <= e for s, e in spans)]

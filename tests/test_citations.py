@@ -41,3 +41,10 @@ def test_refusal_phrases_are_recognised():
     assert says_not_covered("博客没有涉及这个问题。")
     assert says_not_covered("The blog does not cover this question.")
     assert not says_not_covered("SimSiam不退化的关键是stop_gradient [1]。")
+
+
+def test_brackets_inside_formulas_are_not_citations():
+    answer = "采样$\\varepsilon\\sim U[0,1]$，再取$$x[2] + y[3]$$ [1]"
+    checked = check_citations(answer, _sources())
+    assert "U[0,1]" in checked.text and "x[2] + y[3]" in checked.text
+    assert not checked.removed and [c.n for c in checked.citations] == [1]

@@ -51,3 +51,11 @@ def test_uncited_sentence_is_unsupported_and_formulas_are_not_scored():
     checked = check_sentences("这句话没有出处。\n$$x^2+y^2=1$$", sources)
     assert [s.supported for s in checked.sentences] == [False]
     assert checked.text.startswith("这句话没有出处。" + UNSUPPORTED_MARK)
+
+
+def test_a_bracket_inside_a_formula_is_neither_a_citation_nor_renumbered():
+    sources = [_source(1, OTHER), _source(2, "序列的第一个元素记为$h[1]$，然后计算接受率并决定是否转移。")]
+    checked = check_sentences("序列的第一个元素记为$h[1]$，然后计算接受率并决定是否转移[1]。", sources)
+    (sentence,) = checked.sentences
+    assert sentence.cites == [2] and sentence.renumbered_from == [1] and sentence.supported
+    assert "$h[1]$" in sentence.text and "$h[1]$" in checked.text and checked.text.endswith("转移[2]。")

@@ -12,7 +12,7 @@ from app.answering.evidence import GAP
 from app.answering.fragment import LINE_MARKERS, text_fragment
 from app.answering.textmatch import overlap
 from app.answering.types import Citation, Source
-from ingest.latex_spans import sentences
+from ingest.latex_spans import sentences, sub_outside
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
 
@@ -42,7 +42,7 @@ def check_citations(text: str, sources: list[Source]) -> CheckedAnswer:
         order.extend(n for n in valid if n not in order)
         return "".join(f"[{n}]" for n in valid)
 
-    cleaned = _CITE.sub(keep_valid, text)
+    cleaned = sub_outside(_CITE, keep_valid, text)
     cleaned = re.sub(r"[ \t]+([。，,.!！?？])", r"\1", cleaned).strip()
     attached = False
     if not order and sources and cleaned:

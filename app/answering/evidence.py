@@ -2,9 +2,12 @@
 neighbours they need to be understood, display equations and code blocks kept whole, one excerpt per section.
 
 Each post's chunks are ranked by the question's embedding (cosine with the chunk's stored raw embedding, when dense
-retrieval ran) plus term overlap; the sentences of its best chunks are scored by term overlap with the question plus
-their chunk's rank, then taken greedily under a character budget shared by the posts in proportion to their fused
-retrieval score. An excerpt is labelled ``[n] 《title》 (date) § section`` by the prompt."""
+retrieval ran) plus term overlap. Every sentence of the posts' best chunks is then scored on one scale: term overlap
+with the question, its chunk's rank within its post and its own embedding similarity (scaled over all the posts'
+candidates), times its post's fused retrieval score relative to the best post's to the power ``POST_POWER``.
+Sentences are taken best first under one character budget, so a post that answers the question takes most of it
+and a post that only shares a few words takes little or nothing. An excerpt is labelled
+``[n] 《title》 (date) § section`` by the prompt."""
 
 from __future__ import annotations
 
@@ -28,12 +31,15 @@ SENTENCE_WEIGHT = 0.5  # how much the sentence's own embedding similarity adds (
 MIN_UNIT_CHARS = 6
 GAP = " …… "
 # a sentence that opens with one of these leans on the one before it
-_LEANS_BACK = re.compile(r"^(这|此|因此|所以|于是|从而|它|其|那么|但|而|也就是说|换言之|即|故|"
-                         r"This|That|These|Thus|So |Hence|It |Therefore|But )")
+_LEANS_BACK = re.compile(r"^(这|此|因此|所以|于是|从而|它|其|那么|但|而|也就是说|换言之|即|故|上式|该式|写出|可以看到|"
+                         r"This|That|These|Thus|So |Hence|It |Therefore|But |Where|Here)")
 # a sentence that ends like this introduces what follows (an equation, a list, code)
 _LEANS_FORWARD = re.compile(r"([：:]|为|如下|是|得|有)\s*$")
 _BLOCK = re.compile(r"^\s*(\$\$|\\begin\{|\\\[|```|~~~)")
-_NOISE = re.compile(r"^\s*(#|\||!\[|<)")
+_NOISE = re.compile(r"^\s*(#|\||!\[|<)|^\*\*[^*]{0,60}\*\*$|(示意图|图示|如图所示)$|^\s*(```|~~~)\w*\s*(```|~~~)\s*$")
+_ASKS_BACK = re.compile(r"[？?]\s*$")  # the post's own question: it introduces an answer, it is not one
+SCORE_FLOOR = 0.4  # evidence stops at sentences scoring under this share of the best one, budget left or not
+POST_POWER = 4  # a sentence's score is scaled by (its post's fused score / the best post's) to this power
 _ASKS_FORMULA = re.compile(r"公式|表达式|等式|方程|定义|怎么算|如何计算|推导|formula|equation|express|defin|derive",
                            re.I)
 FORMULA_BONUS = 0.3  # for a formula question, a sentence that introduces a display equation
@@ -47,6 +53,7 @@ class Unit:
     position: int  # index of the sentence in the chunk
     text: str
     score: float = 0.0
+    noise: bool = False  # a heading, table, image, caption or empty code block: never quoted
 
     @property
     def is_block(self) -> bool:
@@ -84,9 +91,10 @@ def units_of(question: str, texts: list[tuple[str, float]], similarity: Any = No
         units = []
         for p, sentence in enumerate(sentences(text_of_chunk.replace(GAP, "\n"))):
             text = sentence if _BLOCK.match(sentence) else clean_sentence(sentence)
-            score = 0.0 if len(text) < MIN_UNIT_CHARS or _NOISE.match(text) else \
+            noise = bool(_NOISE.search(text))
+            score = 0.0 if len(text) < MIN_UNIT_CHARS or noise or _ASKS_BACK.search(text) else \
                 overlap(question, text) + CHUNK_WEIGHT * relevance
-            units.append(Unit(c, p, text, score))
+            units.append(Unit(c, p, text, score, noise))
         result.append(units)
     if similarity is not None:
         _add_similarity(result, similarity)
@@ -114,18 +122,20 @@ def _with_neighbours(units: list[Unit], i: int) -> list[int]:
     sentence that introduces an equation."""
     picked = [i]
     unit = units[i]
-    if i > 0 and (unit.is_block or _LEANS_BACK.match(unit.text)):
+    if i > 0 and not units[i - 1].noise and (unit.is_block or _LEANS_BACK.match(unit.text)):
         picked.insert(0, i - 1)
-    if i + 1 < len(units) and (units[i + 1].is_block or (_LEANS_FORWARD.search(unit.text) and len(unit.text) < 60)):
+    if i + 1 < len(units) and not units[i + 1].noise and \
+            (units[i + 1].is_block or (_LEANS_FORWARD.search(unit.text) and len(unit.text) < 60)):
         picked.append(i + 1)
     return picked
 
 
-def pick_units(chunk_units: list[list[Unit]], budget: int) -> list[Unit]:
-    """Take sentences best first, each with its neighbours, while they fit ``budget`` characters; the best one is
-    taken even when it alone is longer (cut only if it is prose)."""
+def pick_units(chunk_units: list[list[Unit]], budget: int, floor: float = 0.0) -> list[Unit]:
+    """Take sentences best first, each with its neighbours, while they fit ``budget`` characters and score at least
+    ``floor`` x the best one's; the best one is taken even when it alone is longer (cut only if it is prose)."""
     candidates = sorted(((u.score, c, p) for c, units in enumerate(chunk_units) for p, u in enumerate(units)
                          if u.score > 0), reverse=True)
+    candidates = [item for item in candidates if item[0] >= floor * candidates[0][0]] if candidates else []
     chosen: dict[tuple[int, int], Unit] = {}
     used = 0
     for _, c, p in candidates:
@@ -159,36 +169,47 @@ def excerpt_text(units: list[Unit], budget: int | None = None) -> str:
     return text[:budget] if budget and len(text) > budget and not _BLOCK.search(text) else text
 
 
-def post_shares(sources: list[Source], budget: int) -> list[int]:
-    """Split the budget over the posts in proportion to their fused scores (each gets at least a fifth)."""
-    total = sum(s.score for s in sources) or 1.0
-    floor = budget // 5
-    return [max(floor, int(budget * s.score / total)) for s in sources]
-
-
 def select_evidence(question: str, posts: list[Source], index: Any, query_vector: np.ndarray | None,
                     budget: int, embedder: Any = None) -> list[Source]:
-    """The excerpts the answer is written from, numbered 1..n: for each post its best sentences (with neighbours)
-    within its share of ``budget``, one excerpt per chunk (so per section), in the post's order."""
-    excerpts: list[Source] = []
-    for post, share in zip(posts, post_shares(posts, budget), strict=True):
+    """The excerpts the answer is written from, numbered 1..n: the posts' best sentences (with neighbours) taken
+    best first under one ``budget`` shared by all posts, one excerpt per chunk (so per section), each post's
+    excerpts in the post's order, posts in retrieval order."""
+    pools: list[tuple[Source, list[Any]]] = []  # (post, its candidate chunks)
+    texts: list[tuple[str, float]] = []
+    owners: list[int] = []  # the pool each candidate chunk belongs to
+    for p, post in enumerate(posts):
         if post.excerpt or post.post_id not in index.manifest["posts"]:
-            excerpts.append(dataclasses.replace(post, text=excerpt_text(
-                [Unit(0, i, s) for i, s in enumerate(sentences(post.text))], share)))
-            continue
-        chunks = rank_chunks(question, index, post.post_id, query_vector)[:CHUNKS_PER_POST]
-        similarity = None
-        if embedder is not None and query_vector is not None:
-            def similarity(texts: list[str]) -> np.ndarray:
-                return embedder.embed_passages(texts) @ np.asarray(query_vector, dtype="float32")
-        chunk_units = units_of(question, [(node.text, rel) for node, rel in chunks], similarity)
-        chosen = pick_units(chunk_units, share)
-        by_chunk: dict[int, list[Unit]] = {}
-        for unit in chosen:
-            by_chunk.setdefault(unit.chunk, []).append(unit)
-        ordered = sorted(by_chunk, key=lambda c: chunks[c][0].metadata.get("position", c))
-        for c in ordered:
-            node = chunks[c][0]
-            excerpts.append(dataclasses.replace(post, section=node.metadata.get("section", ""),
-                                                text=excerpt_text(by_chunk[c])))
+            pools.append((post, [None]))
+            texts.append((post.text, 1.0))
+        else:
+            chunks = rank_chunks(question, index, post.post_id, query_vector)[:CHUNKS_PER_POST]
+            pools.append((post, [node for node, _ in chunks]))
+            texts.extend((node.text, rel) for node, rel in chunks)
+        owners.extend([p] * len(pools[-1][1]))
+    similarity = None
+    if embedder is not None and query_vector is not None:
+        def similarity(texts: list[str]) -> np.ndarray:
+            return embedder.embed_passages(texts) @ np.asarray(query_vector, dtype="float32")
+    chunk_units = units_of(question, texts, similarity)
+    best = max((post.score for post in posts), default=0.0)
+    for units, owner in zip(chunk_units, owners, strict=True):
+        weight = (posts[owner].score / best) ** POST_POWER if best > 0 else 1.0
+        for unit in units:
+            unit.score *= weight
+    by_chunk: dict[int, list[Unit]] = {}
+    for unit in pick_units(chunk_units, budget, SCORE_FLOOR):
+        by_chunk.setdefault(unit.chunk, []).append(unit)
+    first_chunk = [sum(len(nodes) for _, nodes in pools[:p]) for p in range(len(pools))]
+    lead = max(by_chunk, key=lambda c: max(u.score for u in by_chunk[c]), default=None)
+    placed: list[tuple[int, Source]] = []
+    for p, (post, nodes) in enumerate(pools):
+        mine = [c for c in by_chunk if owners[c] == p]
+        mine.sort(key=lambda c: (nodes[c - first_chunk[p]].metadata.get("position", c)
+                                 if nodes[c - first_chunk[p]] is not None else c))
+        for c in mine:
+            node = nodes[c - first_chunk[p]]
+            section = node.metadata.get("section", "") if node is not None else post.section
+            placed.append((c, dataclasses.replace(post, section=section, text=excerpt_text(by_chunk[c]))))
+    placed.sort(key=lambda item: item[0] != lead)  # the answer opens with the section of the best sentence
+    excerpts = [excerpt for _, excerpt in placed]
     return [dataclasses.replace(s, rank=i) for i, s in enumerate(excerpts, start=1)]

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 from app.answering.textmatch import overlap
 from app.answering.types import Source
-from ingest.latex_spans import SENTENCE_END, protected_spans, safe_cuts
+from ingest.latex_spans import SENTENCE_END, find_outside, protected_spans, safe_cuts, sub_outside
 
 SUPPORT_FLOOR = 0.45  # below this share a sentence is not backed by what it cites
 RENUMBER_MARGIN = 0.25  # another excerpt must back the sentence this much better to take over its citation
@@ -77,11 +77,11 @@ def check_sentences(answer: str, sources: list[Source], floor: float = SUPPORT_F
     checks: list[SentenceCheck] = []
     renumbered = 0
     for piece in split_sentences(answer):
-        plain = _CITES.sub("", piece).strip()
+        plain = sub_outside(_CITES, "", piece).strip()
         if not _checkable(plain):
             out.append(piece)
             continue
-        cites = [int(n) for n in _NUMBER.findall(piece) if int(n) in given]
+        cites = [int(m.group(1)) for m in find_outside(_NUMBER, piece) if int(m.group(1)) in given]
         scores = {rank: overlap(plain, s.text) for rank, s in given.items()}
         best = max(scores, key=scores.get) if scores else None
         support = max((scores[n] for n in cites), default=0.0)
@@ -100,7 +100,7 @@ def check_sentences(answer: str, sources: list[Source], floor: float = SUPPORT_F
 def _renumber(piece: str, rank: int) -> str:
     """The sentence with its first run of citation marks replaced by ``[rank]`` and any other run dropped."""
     runs = iter(range(1_000_000))
-    return _CITES.sub(lambda m: f"[{rank}]" if next(runs) == 0 else "", piece)
+    return sub_outside(_CITES, lambda m: f"[{rank}]" if next(runs) == 0 else "", piece)
 
 
 def _mark(piece: str) -> str:

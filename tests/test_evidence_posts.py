@@ -1,0 +1,55 @@
+"""Evidence chosen across posts on the real corpus index: the budget goes to the post that answers, posts retrieved
+alike share it, noise is never quoted."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.answering.evidence import pick_units, select_evidence, units_of
+from app.answering.retriever import Retriever
+from app.answering.types import Source
+from ingest.sources import load_file
+from tests.conftest import corpus_path
+
+MH = ("What acceptance probability does Metropolis-Hastings sampling use, and why does it not need the normalizing "
+      "constant of the target distribution?")
+
+
+@pytest.fixture(scope="module")
+def retriever(corpus_index, embedder) -> Retriever:
+    return Retriever(corpus_index, embedder)
+
+
+def _post(retriever: Retriever, post_id: str, rank: int, score: float) -> Source:
+    meta = retriever.index.manifest["posts"][post_id]
+    return Source(rank, post_id, meta["title"], meta["date"], f"https://kexue.fm/archives/{post_id}", "", score, "")
+
+
+def test_a_weakly_retrieved_post_gives_no_evidence_beside_the_one_that_answers(retriever):
+    vector = retriever.embedder.embed_queries([MH])[0]
+    posts = [_post(retriever, "8084", 1, 0.040), _post(retriever, "1661", 2, 0.024)]
+    given = select_evidence(MH, posts, retriever.index, vector, 1500, retriever.embedder)
+    assert given and {g.post_id for g in given} == {"8084"}
+    assert [g.rank for g in given] == list(range(1, len(given) + 1))
+    assert any("\\min\\left(1" in g.text for g in given), "the acceptance rule is quoted"
+
+
+def test_posts_retrieved_alike_share_the_evidence(retriever):
+    question = "文本生成里的拒绝采样是怎么做的？MCMC的Metropolis采样又是怎么做的？"
+    vector = retriever.embedder.embed_queries([question])[0]
+    posts = [_post(retriever, "8062", 1, 0.033), _post(retriever, "8084", 2, 0.032)]
+    given = select_evidence(question, posts, retriever.index, vector, 2000, retriever.embedder)
+    assert {g.post_id for g in given} == {"8062", "8084"}
+
+
+def test_empty_code_blocks_captions_and_the_posts_own_questions_are_never_picked():
+    path = corpus_path("kexue-pages", "6387.txt")
+    body = "\n\n".join(section.text for section in load_file(path, max_bytes=5 * 2**20)[0].sections)
+    assert "```python\n\n```" in body.replace("\r", ""), "the post has an empty code block"
+    units = units_of("GAN 判别器 生成器 同步训练 一个loss 怎么做", [(body, 1.0)])
+    flat = [u for chunk in units for u in chunk]
+    assert all(u.score == 0 for u in flat if u.noise or u.text.rstrip().endswith(("？", "?")))
+    chosen = pick_units(units, 3000)
+    assert chosen and not any(u.noise for u in chosen)
+    assert not any(u.text.strip().startswith("```") and u.text.strip().strip("`").strip() in ("", "python")
+                   for u in chosen)
