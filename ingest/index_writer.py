@@ -18,8 +18,8 @@ from llama_index.vector_stores.faiss import FaissVectorStore
 
 from app.bm25 import BM25Index
 from app.index_store import CURRENT, MANIFEST, RAW_EMBEDDINGS, TERMS, VERSIONS, current_version
-from app.terms import TermTable
 from app.whitening import Whitening
+from ingest.bm25_step import Keywords
 
 TMP_PREFIX = ".tmp-"
 
@@ -76,10 +76,11 @@ def prune_versions(index_dir: Path, keep: int = 2) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def write_version(index_dir: Path, nodes: list[TextNode], raw: np.ndarray, tokens: dict[str, list[str]],
+def write_version(index_dir: Path, nodes: list[TextNode], raw: np.ndarray, keywords: Keywords,
                   manifest: dict[str, Any], embed_model: Any, index_kind: str, hnsw_m: int,
                   whitening: Whitening | None = None, vector_rows: list[int] | None = None) -> Path:
-    """Build a new version from nodes, their raw vectors and their BM25 tokens, then make it current.
+    """Build a new version from nodes, their raw vectors and their keyword search (BM25 tokens, tokenizer and
+    term table), then make it current.
 
     FAISS gets the raw vectors, or with ``whitening`` their whitened images; the transform is saved in the
     same version and ``manifest["whitening"]`` (the caller's entry, None without whitening) gains its file
@@ -107,10 +108,10 @@ def write_version(index_dir: Path, nodes: list[TextNode], raw: np.ndarray, token
         node.embedding = None
     context.persist(persist_dir=str(tmp))
     node_ids = [n.node_id for n in nodes]
-    BM25Index.build([tokens[i] for i in node_ids], node_ids).save(tmp, tokens)
+    tokens = keywords.tokens
+    BM25Index.build([tokens[i] for i in node_ids], node_ids, keywords.tokenizer).save(tmp, tokens)
     np.save(tmp / RAW_EMBEDDINGS, raw)
-    terms = TermTable.mine(n.text for n in nodes).en_to_zh
-    (tmp / TERMS).write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+    (tmp / TERMS).write_text(json.dumps(keywords.terms.en_to_zh, ensure_ascii=False), encoding="utf-8")
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     _fsync_tree(tmp)
     final = root / name

@@ -15,10 +15,9 @@ from llama_index.core.schema import TextNode
 from tqdm import tqdm
 
 from app import __version__
-from app.bm25 import load_tokens, tokenize
 from app.index_store import FORMAT_VERSION, IndexNotFound, active_version, load_index, read_manifest
 from app.settings import Settings
-from ingest import whitening_step
+from ingest import bm25_step, whitening_step
 from ingest.checkpoint import EmbeddingCheckpoint, embed_with_checkpoints
 from ingest.chunking import Chunker, ChunkerSettings, embed_text
 from ingest.index_writer import write_version
@@ -49,8 +48,10 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     rebuild_reason: str | None = None
+    retokenize_reason: str | None = None  # why every chunk's BM25 tokens were segmented again (none re-embedded)
     chunks: int = 0
     chunks_embedded: int = 0
+    chunks_segmented: int = 0  # chunks whose BM25 tokens were computed in this run (the rest reused)
     chunks_resumed: int = 0  # of those, vectors reused from the checkpoints of an unfinished earlier run
     partial_versions: int = 0  # versions written while embedding (usable at once: BM25 all, dense so far)
     tokens_embedded: int = 0
@@ -141,9 +142,11 @@ def ingest(settings: Settings, sources: Sequence[str], *, full: bool = False, re
         whiten = whitening_step.plan(settings, old, active_version(settings.index_dir) if old else None,
                                      report.rebuild_reason, refit_whitening, embedder.dim)
         report.whitening_reason = whiten.reason
+        if not report.rebuild_reason:
+            report.retokenize_reason = bm25_step.stale_reason(active_version(settings.index_dir))
         report.timings["plan"] = time.perf_counter() - start
         if not (report.rebuild_reason or report.added or report.changed or report.deleted or whiten.reason
-                or old.get("embedded")):
+                or old.get("embedded") or report.retokenize_reason):
             report.chunks, report.whitening = old["stats"]["chunks"], old.get("whitening")
             return report
         _build(settings, posts, origin, old_posts, report, embedder, chunker_settings, whiten, progress)
@@ -175,9 +178,9 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
 
     start = time.perf_counter()
     texts = [embed_text(n) for n in fresh]
-    tokens = load_tokens(previous.path) if previous else {}
-    tokens.update({n.node_id: tokenize(text) for n, text in zip(fresh, texts, strict=True)})
     nodes = [n for p in posts for n in nodes_of[p.post_id]]
+    keywords, report.chunks_segmented = bm25_step.keywords(previous.path if previous else None, nodes,
+                                                           {n.node_id for n in fresh})
     counts = {pid: len(ns) for pid, ns in nodes_of.items()}
     report.chunks, report.chunks_embedded = len(nodes), len(fresh)
     old_raw = previous.raw_embeddings() if previous else None
@@ -187,7 +190,7 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
     start = time.perf_counter()
     partial = None
     if settings.progressive_s > 0 and whiten.k == 0 and len(fresh) >= MIN_CHUNKS:
-        partial = PartialVersions(settings, nodes, tokens, _manifest(posts, origin, counts, embedder,
+        partial = PartialVersions(settings, nodes, keywords, _manifest(posts, origin, counts, embedder,
                                   chunker_settings, settings, report), embedder, settings.progressive_s)
         partial.publish(known)
 
@@ -213,7 +216,7 @@ def _build(settings: Settings, posts: list[Post], origin: dict[str, SourceFile],
         raw[i] = vectors[fresh_rows[node.node_id]] if node.node_id in fresh_rows else known[node.node_id]
     transform, report.whitening = whitening_step.apply(whiten, raw, len(fresh))
     manifest = _manifest(posts, origin, counts, embedder, chunker_settings, settings, report)
-    write_version(settings.index_dir, nodes, raw, tokens, manifest, embedder.as_llama_index(),
+    write_version(settings.index_dir, nodes, raw, keywords, manifest, embedder.as_llama_index(),
                   settings.index_kind, settings.hnsw_m, transform)
     checkpoint.clear()
     report.timings["write"] = time.perf_counter() - start

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.bm25_step import Keywords
 from ingest.index_writer import write_version
 
 MIN_CHUNKS = 256  # a smaller embedding job just runs to the end
@@ -16,9 +17,9 @@ MIN_CHUNKS = 256  # a smaller embedding job just runs to the end
 class PartialVersions:
     """Writes a partial version now (``publish``) and again whenever ``every_s`` seconds have passed."""
 
-    def __init__(self, settings: Any, nodes: list[Any], tokens: dict[str, list[str]], manifest: dict[str, Any],
+    def __init__(self, settings: Any, nodes: list[Any], keywords: Keywords, manifest: dict[str, Any],
                  embedder: Any, every_s: float):
-        self.settings, self.nodes, self.tokens, self.manifest = settings, nodes, tokens, manifest
+        self.settings, self.nodes, self.keywords, self.manifest = settings, nodes, keywords, manifest
         self.embedder, self.every_s = embedder, every_s
         self.last = 0.0
         self.written = 0
@@ -29,7 +30,7 @@ class PartialVersions:
         raw = np.array([known[self.nodes[i].node_id] for i in rows], dtype="float32").reshape(len(rows),
                                                                                             self.embedder.dim)
         manifest = {**self.manifest, "embedded": {"chunks": len(rows), "of": len(self.nodes)}}
-        write_version(self.settings.index_dir, self.nodes, raw, self.tokens, manifest,
+        write_version(self.settings.index_dir, self.nodes, raw, self.keywords, manifest,
                       self.embedder.as_llama_index(), self.settings.index_kind, self.settings.hnsw_m,
                       vector_rows=rows)
         self.last = time.monotonic()

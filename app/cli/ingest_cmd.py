@@ -21,7 +21,8 @@ def report_dict(report) -> dict:
         "added": len(report.added), "changed": len(report.changed), "deleted": len(report.deleted),
         "unchanged": len(report.unchanged), "rebuild_reason": report.rebuild_reason, "wrote": report.wrote,
         "chunks": report.chunks, "chunks_embedded": report.chunks_embedded, "chunks_resumed": report.chunks_resumed,
-        "tokens_embedded": report.tokens_embedded, "whitening": report.whitening,
+        "tokens_embedded": report.tokens_embedded, "chunks_segmented": report.chunks_segmented,
+        "retokenize_reason": report.retokenize_reason, "whitening": report.whitening,
         "whitening_reason": report.whitening_reason, "timings_s": report.timings, "seconds": report.seconds,
         "skipped": [{"file": f, "reason": r} for f, r in report.skipped],
     }
@@ -38,7 +39,11 @@ def _print_report(report) -> None:
     if report.wrote:
         rate = report.chunks_embedded / report.timings["embed"] if report.timings.get("embed") else 0
         click.echo(f"chunks     {report.chunks} in the index, {report.chunks_embedded} embedded "
-                   f"({report.tokens_embedded} tokens, {rate:.1f} chunks/s)")
+                   f"({report.tokens_embedded} tokens, {rate:.1f} chunks/s), "
+                   f"{report.chunks - report.chunks_embedded} vectors reused")
+        why = f"; {report.retokenize_reason}" if report.retokenize_reason else ""
+        click.echo(f"bm25       {report.chunks_segmented} chunks segmented, {report.chunks - report.chunks_segmented} "
+                   f"reused ({report.timings.get('bm25', 0):.1f}s){why}")
         if report.chunks_resumed:
             click.echo(f"resumed    {report.chunks_resumed} chunks reused from the checkpoints of an unfinished "
                        "earlier ingest")
