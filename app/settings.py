@@ -74,7 +74,7 @@ class Settings:
     openai_prompt_chars: int = 3000
     answer_style: str = "quote-explain"
     quote_chars: int = 360
-    extractive_chars: int = 1500
+    extractive_chars: int = 2500
     sentence_similarity: bool = True
     answer_tools: str = "auto"
     refuse_dense_zh: float = 0.900

@@ -11,7 +11,7 @@ import pytest
 
 from app.answering import Answer, Answerer, Evidence
 from app.answering.language import detect_language
-from app.answering.refusal import is_clearly_covered, unknown_names
+from app.answering.refusal import is_clearly_covered, is_covered, unknown_names
 from eval.answer_eval import answer_language
 from tests.conftest import PROJECT
 
@@ -145,7 +145,14 @@ def test_a_question_whose_names_the_corpus_never_writes_is_not_covered(answerer)
     index = answerer.retriever.index
     assert unknown_names("FedAvg 是怎么聚合客户端参数的？", index) == ["FedAvg"]
     assert unknown_names("How does DP-SGD clip per-example gradients?", index) == ["DP-SGD"]
-    assert unknown_names("对比学习里的 InfoNCE 在小 batch 时效果差，FlatNCE 认为原因是什么？", index) == []
+    beside = "对比学习里的 InfoNCE 在小 batch 时效果差，FlatNCE 认为原因是什么？"
+    assert unknown_names(beside, index) == ["InfoNCE"]
+    settings = answerer.settings
+    assert is_covered(answerer.retriever.retrieve(beside, 5), "zh", settings), "BM25 matches the rest strongly"
+    paged = "How does vLLM's PagedAttention split the KV cache into blocks to reduce memory fragmentation?"
+    assert unknown_names(paged, index) == ["vLLM", "PagedAttention"]
+    assert not is_covered(answerer.retriever.retrieve(paged, 5), "en", settings), \
+        "an unknown name beside a known one (KV), and only a middling match"
     assert unknown_names("How did the blog use a GPT-style language model?", index) == []
     assert unknown_names("SimSiam为什么不退化", index) == []
     assert not answerer.answer("How does DP-SGD clip per-example gradients?", llm="extractive").citations

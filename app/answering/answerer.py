@@ -140,7 +140,8 @@ class Answerer:
         the best one, each represented by its sentences that bear on the question (see ``evidence``)."""
         ranked = retrieval.sources[: self.settings.prompt_sources]
         close = [s for s in ranked if s.score >= CLOSE_SHARE * ranked[0].score]
-        budget = self.settings.openai_prompt_chars if llm == "openai" else self.settings.prompt_chars
+        budget = {"openai": self.settings.openai_prompt_chars,
+                  extractive.NAME: self.settings.extractive_chars}.get(llm, self.settings.prompt_chars)
         embedder = self.retriever.embedder if self.settings.sentence_similarity else None
         return select_evidence(question, close, self.retriever.index, retrieval.query_vector, budget, embedder)
 

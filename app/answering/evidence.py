@@ -38,7 +38,7 @@ _LEANS_FORWARD = re.compile(r"([：:]|为|如下|是|得|有)\s*$")
 _BLOCK = re.compile(r"^\s*(\$\$|\\begin\{|\\\[|```|~~~)")
 _NOISE = re.compile(r"^\s*(#|\||!\[|<)|^\*\*[^*]{0,60}\*\*$|(示意图|图示|如图所示)$|^\s*(```|~~~)\w*\s*(```|~~~)\s*$")
 _ASKS_BACK = re.compile(r"[？?]\s*$")  # the post's own question: it introduces an answer, it is not one
-SCORE_FLOOR = 0.4  # evidence stops at sentences scoring under this share of the best one, budget left or not
+SCORE_FLOOR = 0.25  # evidence stops at sentences scoring under this share of the best one, budget left or not
 POST_POWER = 4  # a sentence's score is scaled by (its post's fused score / the best post's) to this power
 _ASKS_FORMULA = re.compile(r"公式|表达式|等式|方程|定义|怎么算|如何计算|推导|formula|equation|express|defin|derive",
                            re.I)

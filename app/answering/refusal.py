@@ -45,19 +45,16 @@ def _occurs(name: str, index: Any) -> bool:
 
 
 def unknown_names(question: str, index: Any) -> list[str]:
-    """The question's names when none of them occurs anywhere in the corpus (a question about FedAvg or DP-SGD that
-    the blog never names), else []: a name the posts do not use beside one they do (InfoNCE beside FlatNCE) says
-    nothing."""
-    names = names_in(question)
-    missing = [name for name in names if not _occurs(name, index)]
-    return missing if names and len(missing) == len(names) else []
+    """The question's names that occur nowhere in the corpus (FedAvg, DP-SGD, PagedAttention)."""
+    return [name for name in names_in(question) if not _occurs(name, index)]
 
 
 def is_covered(retrieval: Retrieval, lang: str, settings: Settings) -> bool:
-    """False when retrieval found nothing, when a name the question asks about occurs nowhere in the corpus, or
-    when both the dense and the BM25 match are weak (not judged while the index is being built: its dense part
-    does not cover every chunk yet, so a weak dense match says nothing)."""
-    if not retrieval.sources or retrieval.unknown_names:
+    """False when retrieval found nothing, when a name the question asks about occurs nowhere in the corpus (unless
+    BM25 matches the rest so strongly that the name is a side remark: InfoNCE beside FlatNCE), or when both the
+    dense and the BM25 match are weak (not judged while the index is being built: its dense part does not cover
+    every chunk yet, so a weak dense match says nothing)."""
+    if not retrieval.sources or _names_unknown(retrieval, settings):
         return False
     if retrieval.partial:
         return True
@@ -65,6 +62,12 @@ def is_covered(retrieval: Retrieval, lang: str, settings: Settings) -> bool:
     weak_dense = retrieval.dense_top < dense_floor
     weak_bm25 = retrieval.bm25_top < settings.refuse_bm25
     return not (weak_dense and weak_bm25)
+
+
+def _names_unknown(retrieval: Retrieval, settings: Settings) -> bool:
+    if not retrieval.unknown_names:
+        return False
+    return len(retrieval.unknown_names) == len(retrieval.names) or not is_clearly_covered(retrieval, settings)
 
 
 def is_clearly_covered(retrieval: Retrieval, settings: Settings) -> bool:

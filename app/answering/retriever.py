@@ -41,6 +41,7 @@ class Retrieval:
     query_vector: Any = None  # the raw query embedding (None when dense retrieval did not run)
     unknown_names: list[str] = field(default_factory=list)  # names in the query that occur nowhere in the corpus
     partial: bool = False  # the index is a version written during an ingest: dense search does not cover it all
+    names: list[str] = field(default_factory=list)  # every name in the query (see ``refusal.names_in``)
 
 
 @dataclass
@@ -116,10 +117,11 @@ class Retriever:
                 meta = node.metadata
                 sources.append(Source(len(sources) + 1, meta["post_id"], meta["title"], meta["date"], meta["url"],
                                       meta["section"], round(score, 5), node.text, bool(meta.get("excerpt"))))
-        from app.answering.refusal import unknown_names
+        from app.answering.refusal import names_in, unknown_names
 
         return Retrieval(sources[:k], (time.perf_counter() - start) * 1000, ranking.dense_top, ranking.bm25_top,
-                         ranking.vector, unknown_names(query, self.index), bool(self.index.manifest.get("embedded")))
+                         ranking.vector, unknown_names(query, self.index), bool(self.index.manifest.get("embedded")),
+                         names_in(query))
 
     def rank_posts(self, query: str, mode: str = "hybrid", allowed: Container[str] | None = None,
                    depth: int = CANDIDATES) -> PostRanking:
