@@ -75,3 +75,17 @@ def test_ask_lists_the_links_to_the_cited_sentences(corpus_index):
     sources = result.stdout.split("来源 Sources:")[1].splitlines()
     assert sources[1].startswith(f"  [1] 《{SIMSIAM_TITLE}》 2020-12-11 {SIMSIAM_URL}")
     assert sources[2].startswith(f"      → {SIMSIAM_URL}#:~:text=")
+
+
+def test_downloads_older_than_an_hour_are_removed_when_a_new_one_is_written(tmp_path):
+    import time
+
+    from app.ui.export import KEEP_S
+
+    old, recent = tmp_path / "kexue-conversation-old.md", tmp_path / "kexue-conversation-recent.md"
+    for path in (old, recent):
+        path.write_text("# earlier", encoding="utf-8")
+    past = time.time() - KEEP_S - 60
+    os.utime(old, (past, past))
+    path = export_file([{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "回答"}], tmp_path)
+    assert Path(path).is_file() and recent.is_file() and not old.exists()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import shutil
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from app.ui.messages import message_text
+
+KEEP_S = 3600
 
 TITLE = "科学空间问答"
 
@@ -31,12 +36,25 @@ def conversation_markdown(history: list[dict] | None, when: str | None = None) -
     return f"# {TITLE} · {when}\n\n" + "\n\n".join(parts) + "\n"
 
 
+def export_dir() -> Path:
+    """A folder for this process's downloads, removed when the process exits."""
+    folder = Path(tempfile.mkdtemp(prefix="kexue-export-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def export_file(history: list[dict] | None, folder: Path | None = None) -> str | None:
-    """Write the conversation to a new ``.md`` file and return its path (None when there is nothing to export)."""
+    """Write the conversation to a new ``.md`` file and return its path (None when there is nothing to export);
+    files in ``folder`` older than ``KEEP_S`` are removed (a download is fetched within seconds)."""
     text = conversation_markdown(history)
     if not text:
         return None
-    folder = Path(folder or tempfile.mkdtemp(prefix="kexue-export-"))
+    folder = Path(folder or export_dir())
+    cutoff = time.time() - KEEP_S
+    for old in folder.glob("kexue-conversation-*.md"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
     path = folder / f"kexue-conversation-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.md"
     path.write_text(text, encoding="utf-8")
     return str(path)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from app.answering import Answerer
 from app.answering.answerer import LLM_CHOICES
 from app.ui import assets
-from app.ui.export import export_file
+from app.ui.export import export_dir, export_file
 from app.ui.handlers import ChatHandlers
 from app.ui.search_tab import SearchTab
 from app.ui.sources_panel import EMPTY
@@ -60,10 +58,10 @@ def build_app(answerer: Answerer) -> Any:
         run_code = gr.Textbox(label="code", visible="hidden", elem_id=assets.RUN_CODE_ID)
         run = gr.Button("Run", visible="hidden", elem_id=assets.RUN_TRIGGER_ID)
 
-        export_dir = Path(tempfile.mkdtemp(prefix="kexue-export-"))
+        downloads = export_dir()
 
         def export(history: list[dict] | None) -> str | None:
-            return export_file(history, export_dir)
+            return export_file(history, downloads)
 
         gr.on([question.submit, ask.click], handlers.respond, [question, chatbot, k, llm, show_retrieved],
               [chatbot, sources, question], api_name="chat", concurrency_limit=ANSWER_CONCURRENCY,
