@@ -48,9 +48,11 @@ def _candidate(record: dict[str, Any]) -> dict[str, Any]:
 
 def export_batches(runs: dict[str, Path], questions: dict[str, Any], out: Path, batch_size: int = BATCH_SIZE,
                    seed: int = 0) -> list[Path]:
-    """Write the batches for every question answered by all ``runs`` (name -> run directory)."""
+    """Write the batches for every question answered by all ``runs`` (name -> run directory), only those of
+    ``questions`` when it is given; key points come from ``questions``, else from the runs' own records."""
     answers = {name: read_run(path) for name, path in runs.items()}
-    ids = [qid for qid in next(iter(answers.values())) if all(qid in a for a in answers.values())]
+    ids = [qid for qid in next(iter(answers.values())) if all(qid in a for a in answers.values())
+           and (not questions or qid in questions)]
     rng = random.Random(seed)
     items, key = [], {}
     for qid in ids:
@@ -58,7 +60,8 @@ def export_batches(runs: dict[str, Path], questions: dict[str, Any], out: Path, 
         rng.shuffle(names)
         labels = string.ascii_uppercase[: len(names)]
         record = answers[names[0]][qid]
-        q = questions.get(qid, {})
+        q = questions.get(qid) or {"key_points": [p["point"] if isinstance(p, dict) else p
+                                                   for p in record.get("key_points", [])]}
         items.append({"id": qid, "question": record["question"], "lang": record["lang"],
                       "history": record.get("history") or None, "answerable": record["answerable"],
                       "kind": record["kind"], "relevant": record["relevant"], "key_points": q.get("key_points", []),

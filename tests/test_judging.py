@@ -18,6 +18,7 @@ def _run(folder: Path, answers: dict[str, str]) -> Path:
         rows.append({"id": qid, "question": f"question {qid}", "lang": "zh", "kind": "conceptual" if answerable
                      else "unanswerable", "answerable": answerable, "relevant": ["7980"] if answerable else [],
                      "history": [], "answer": answer, "refused": answer.startswith("博客没有"),
+                     "key_points": [{"point": "run's point", "present": False}] if answerable else [],
                      "citations": [{"post_id": "7980", "title": "SimSiam", "n": 1}] if answerable else []})
     (folder / "questions.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                                             encoding="utf-8")
@@ -30,18 +31,21 @@ def _kexue(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_export_then_import_gives_each_run_its_own_figures(tmp_path: Path):
-    good = _run(tmp_path / "good", {"q1": "right [1]", "q2": "also right [1]", "u1": "博客没有涉及这个问题。"})
-    bad = _run(tmp_path / "bad", {"q1": "wrong [1]", "q2": "wrong too [1]", "u1": "invented answer"})
+    good = _run(tmp_path / "good", {"q1": "right [1]", "q2": "also right [1]", "u1": "博客没有涉及这个问题。",
+                                    "q3": "not asked"})
+    bad = _run(tmp_path / "bad", {"q1": "wrong [1]", "q2": "wrong too [1]", "u1": "invented answer", "q3": "no"})
     questions = tmp_path / "q.jsonl"
-    questions.write_text("".join(json.dumps({"id": q, "question": q, "lang": "zh", "relevant": ["7980"],
-                                             "key_points": ["a", "b"], "kind": "factual", "answerable": True})
-                                 + "\n" for q in ("q1", "q2")), encoding="utf-8")
+    rows = [{"id": q, "question": q, "lang": "zh", "relevant": ["7980"], "key_points": ["a", "b"], "kind": "factual",
+             "answerable": True} for q in ("q1", "q2")]
+    rows.append({"id": "u1", "question": "u1", "lang": "zh", "relevant": [], "key_points": [],
+                 "kind": "unanswerable", "answerable": False})
+    questions.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     out = tmp_path / "judging"
     done = _kexue("eval", "--export-judging", str(out), "--from-run", f"good={good}", "--from-run", f"bad={bad}",
                   "--questions", str(questions))
     assert done.returncode == 0, done.stderr
     batch = [json.loads(line) for line in (out / "batch-01.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert {b["id"] for b in batch} == {"q1", "q2", "u1"}
+    assert {b["id"] for b in batch} == {"q1", "q2", "u1"}, "only the questions of --questions"
     text = (out / "batch-01.jsonl").read_text(encoding="utf-8")
     assert "good" not in text and "bad" not in text, "a batch must not name the runs"
     assert batch[0]["key_points"] == ["a", "b"] and set(batch[0]["candidates"]) == {"A", "B"}
@@ -76,3 +80,13 @@ def test_a_verdict_for_a_missing_candidate_is_a_clear_error(tmp_path: Path):
     bad.write_text(json.dumps({"id": "q1", "verdicts": {"C": {"kp": [1], "correct": 1, "useful": 3}}}) + "\n")
     done = _kexue("eval", "--import-verdicts", str(bad), "--judging", str(out), "--out", str(tmp_path / "r"))
     assert done.returncode != 0 and "candidate 'C'" in done.stderr
+
+
+def test_without_questions_every_answer_is_exported_with_the_runs_key_points(tmp_path: Path):
+    one = _run(tmp_path / "one", {"q1": "right [1]", "u1": "博客没有涉及这个问题。"})
+    two = _run(tmp_path / "two", {"q1": "wrong [1]", "u1": "invented answer"})
+    out = tmp_path / "judging"
+    done = _kexue("eval", "--export-judging", str(out), "--from-run", f"one={one}", "--from-run", f"two={two}")
+    assert done.returncode == 0, done.stderr
+    batch = {b["id"]: b for b in map(json.loads, (out / "batch-01.jsonl").read_text(encoding="utf-8").splitlines())}
+    assert batch["q1"]["key_points"] == ["run's point"] and batch["u1"]["key_points"] == []

@@ -43,6 +43,8 @@ POST_POWER = 4  # a sentence's score is scaled by (its post's fused score / the 
 _ASKS_FORMULA = re.compile(r"公式|表达式|等式|方程|定义|怎么算|如何计算|推导|formula|equation|express|defin|derive",
                            re.I)
 FORMULA_BONUS = 0.3  # for a formula question, a sentence that introduces a display equation
+_ASKS_CODE = re.compile(r"代码|怎么写|写法|\bcode\b|snippet|implement|keras|pytorch|tensorflow|numpy|python", re.I)
+CODE_BONUS = 1.0  # for a code question, a code block, times its chunk's relevance within its post
 
 
 @dataclass
@@ -58,6 +60,10 @@ class Unit:
     @property
     def is_block(self) -> bool:
         return bool(_BLOCK.match(self.text))
+
+    @property
+    def is_code(self) -> bool:
+        return self.text.lstrip().startswith(("```", "~~~"))
 
 
 def _post_chunks(index: Any, post_id: str) -> list[Any]:
@@ -98,11 +104,15 @@ def units_of(question: str, texts: list[tuple[str, float]], similarity: Any = No
         result.append(units)
     if similarity is not None:
         _add_similarity(result, similarity)
-    for units in result:
+    for units, (_, relevance) in zip(result, texts, strict=True):
         if _ASKS_FORMULA.search(question):
             for unit, after in zip(units, units[1:], strict=False):
                 if after.is_block and unit.score > 0 and not unit.is_block:
                     unit.score += FORMULA_BONUS
+        if _ASKS_CODE.search(question):
+            for unit in units:
+                if unit.is_code and not unit.noise:
+                    unit.score += CODE_BONUS * relevance
     return result
 
 
