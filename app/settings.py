@@ -45,7 +45,7 @@ class Settings:
     index_dir: Path = field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "kexue" / "index")
     cache_dir: Path = field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "kexue")
     embedder: str = DEFAULT_EMBEDDER
-    embed_runtime: str = "onnx-int8"
+    embed_runtime: str = "auto"  # or onnx-int8, onnx-fp32, torch (app/models/runtime_choice.py)
     embed_batch_tokens: int = 2048
     checkpoint_s: float = 60.0
     progressive_s: float = 300.0

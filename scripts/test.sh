@@ -11,6 +11,7 @@ fi
 if [ -f tools/katex/package.json ]; then
     npm ci --prefix tools/katex --no-audit --no-fund --silent
 fi
-"$VENV/bin/kexue" models prepare
+# The tests embed with int8 (tests/conftest.py: the cached test index is keyed by the embedder's fingerprint).
+KEXUE_EMBED_RUNTIME=onnx-int8 "$VENV/bin/kexue" models prepare
 "$VENV/bin/ruff" check .
 "$VENV/bin/pytest" -q -p no:cacheprovider "$@"

@@ -15,6 +15,9 @@ from app.settings import Settings
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 PROJECT = Path(__file__).resolve().parents[1]
+# The cached whole-corpus test index is keyed by the embedder's fingerprint: every test process embeds with int8.
+TEST_RUNTIME = "onnx-int8"
+os.environ["KEXUE_EMBED_RUNTIME"] = TEST_RUNTIME
 
 
 def corpus_path(*parts: str) -> Path:
@@ -41,7 +44,8 @@ def corpus_posts():
 def model_settings() -> Settings:
     """Settings whose cache holds the prepared models (the user cache, or KEXUE_CACHE_DIR)."""
     cache = os.environ.get("KEXUE_CACHE_DIR")
-    return Settings(cache_dir=Path(cache)) if cache else Settings()
+    settings = Settings(embed_runtime=TEST_RUNTIME)
+    return settings.replace(cache_dir=Path(cache)) if cache else settings
 
 
 @pytest.fixture(scope="session")

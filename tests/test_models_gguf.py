@@ -128,14 +128,18 @@ def test_statuses_of_an_empty_cache(tmp_path):
     assert by_name[registry.E5_ONNX_NAME].role == "embedder-runtime"
     assert by_name[REAL].active and by_name[REAL].state in ("missing", "unavailable")
     assert all(s.state in registry.STATES for s in statuses)
-    assert registry.default_names(Settings(cache_dir=tmp_path)) == [registry.E5_NAME, registry.E5_ONNX_NAME, REAL]
+    unmeasured = Settings(cache_dir=tmp_path, index_dir=tmp_path / "index", embed_runtime="auto")
+    assert registry.default_names(unmeasured) == [registry.E5_NAME, registry.E5_ONNX_NAME, registry.E5_FP32_NAME, REAL]
+    assert by_name[registry.E5_FP32_NAME].role == "embedder-runtime"
+    pinned = unmeasured.replace(embed_runtime="onnx-int8")
+    assert registry.default_names(pinned) == [registry.E5_NAME, registry.E5_ONNX_NAME, REAL]
 
 
 def test_cli_list_and_prepare(fake_parts, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(f'generator = "{FAKE}"\n', encoding="utf-8")
     runner = CliRunner(env={"KEXUE_CACHE_DIR": str(tmp_path / "cache"), "KEXUE_GENERATOR": None,
-                            "KEXUE_EMBEDDER": None, "KEXUE_EMBED_RUNTIME": None})
+                            "KEXUE_EMBEDDER": None, "KEXUE_EMBED_RUNTIME": "onnx-int8"})
     listed = runner.invoke(cli, ["--config", str(config), "models", "--json"])
     assert listed.exit_code == 0, listed.output
     assert {row["name"]: row["state"] for row in json.loads(listed.output)}[FAKE] == "missing"

