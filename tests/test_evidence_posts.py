@@ -53,3 +53,13 @@ def test_empty_code_blocks_captions_and_the_posts_own_questions_are_never_picked
     assert chosen and not any(u.noise for u in chosen)
     assert not any(u.text.strip().startswith("```") and u.text.strip().strip("`").strip() in ("", "python")
                    for u in chosen)
+
+
+def test_a_code_question_quotes_the_posts_code_block(retriever):
+    question = "在Keras里怎么写一个二分类loss，让已经分得足够好的样本不再参与更新？能给出代码吗？"
+    vector = retriever.embedder.embed_queries([question])[0]
+    posts = [_post(retriever, "4293", 1, 0.033)]
+    given = select_evidence(question, posts, retriever.index, vector, 2500, retriever.embedder)
+    code = [g.text for g in given if "```" in g.text]
+    assert code and any("theta = lambda t" in text for text in code), "the post's Keras code is quoted"
+    assert all(text.count("```") % 2 == 0 for text in code), "code blocks come whole"

@@ -44,7 +44,8 @@ _ASKS_FORMULA = re.compile(r"公式|表达式|等式|方程|定义|怎么算|如
                            re.I)
 FORMULA_BONUS = 0.3  # for a formula question, a sentence that introduces a display equation
 _ASKS_CODE = re.compile(r"代码|怎么写|写法|\bcode\b|snippet|implement|keras|pytorch|tensorflow|numpy|python", re.I)
-CODE_BONUS = 1.0  # for a code question, a code block, times its chunk's relevance within its post
+CODE_BONUS = 1.0  # for a code question, a code block of one of the post's best chunks or best code chunks
+CODE_CHUNKS = 2  # for a code question, the post's best chunks with code join the candidates however they rank
 
 
 @dataclass
@@ -104,7 +105,7 @@ def units_of(question: str, texts: list[tuple[str, float]], similarity: Any = No
         result.append(units)
     if similarity is not None:
         _add_similarity(result, similarity)
-    for units, (_, relevance) in zip(result, texts, strict=True):
+    for units in result:
         if _ASKS_FORMULA.search(question):
             for unit, after in zip(units, units[1:], strict=False):
                 if after.is_block and unit.score > 0 and not unit.is_block:
@@ -112,7 +113,7 @@ def units_of(question: str, texts: list[tuple[str, float]], similarity: Any = No
         if _ASKS_CODE.search(question):
             for unit in units:
                 if unit.is_code and not unit.noise:
-                    unit.score += CODE_BONUS * relevance
+                    unit.score += CODE_BONUS
     return result
 
 
@@ -192,7 +193,10 @@ def select_evidence(question: str, posts: list[Source], index: Any, query_vector
             pools.append((post, [None]))
             texts.append((post.text, 1.0))
         else:
-            chunks = rank_chunks(question, index, post.post_id, query_vector)[:CHUNKS_PER_POST]
+            ranked = rank_chunks(question, index, post.post_id, query_vector)
+            chunks = ranked[:CHUNKS_PER_POST]
+            if _ASKS_CODE.search(question):  # the post's best code, even from a chunk ranked lower
+                chunks += [item for item in ranked[CHUNKS_PER_POST:] if "```" in item[0].text][:CODE_CHUNKS]
             pools.append((post, [node for node, _ in chunks]))
             texts.extend((node.text, rel) for node, rel in chunks)
         owners.extend([p] * len(pools[-1][1]))
