@@ -58,15 +58,19 @@ def read_marker(folder: Path) -> dict | None:
     return read_json(onnx_dir(folder) / MARKER)
 
 
+def _graph_is_valid(folder: Path, marker: dict | None, version: int, path: Path, size_key: str) -> bool:
+    """True when the graph at ``path`` exists, has the size its marker records, and was exported by ``version``
+    from the current conversion."""
+    conv = e5_convert.read_marker(folder)
+    if not marker or not conv or marker.get("export_version") != version:
+        return False
+    return marker.get("source_sha256") == conv.get("source_sha256") and path.is_file() and \
+        path.stat().st_size == marker.get(size_key)
+
+
 def is_valid(folder: Path) -> bool:
     """True when the int8 model exists, is complete, and was exported from the current conversion."""
-    marker, conv = read_marker(folder), e5_convert.read_marker(folder)
-    if not marker or not conv or marker.get("export_version") != EXPORT_VERSION:
-        return False
-    if marker.get("source_sha256") != conv.get("source_sha256"):
-        return False
-    path = int8_path(folder)
-    return path.is_file() and path.stat().st_size == marker.get("int8_size")
+    return _graph_is_valid(folder, read_marker(folder), EXPORT_VERSION, int8_path(folder), "int8_size")
 
 
 def fp32_path(folder: Path) -> Path:
@@ -79,12 +83,7 @@ def read_fp32_marker(folder: Path) -> dict | None:
 
 def is_fp32_valid(folder: Path) -> bool:
     """True when the fused fp32 graph exists, is complete, and was exported from the current conversion."""
-    marker, conv = read_fp32_marker(folder), e5_convert.read_marker(folder)
-    if not marker or not conv or marker.get("export_version") != FP32_VERSION:
-        return False
-    path = fp32_path(folder)
-    return (marker.get("source_sha256") == conv.get("source_sha256") and path.is_file()
-            and path.stat().st_size == marker.get("size"))
+    return _graph_is_valid(folder, read_fp32_marker(folder), FP32_VERSION, fp32_path(folder), "size")
 
 
 def make_session(path: Path, threads: int = 0):
