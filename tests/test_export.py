@@ -89,3 +89,11 @@ def test_downloads_older_than_an_hour_are_removed_when_a_new_one_is_written(tmp_
     os.utime(old, (past, past))
     path = export_file([{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "回答"}], tmp_path)
     assert Path(path).is_file() and recent.is_file() and not old.exists()
+
+
+def test_every_chat_process_shares_one_private_download_folder():
+    from app.ui.export import export_dir
+
+    first, second = export_dir(), export_dir()
+    assert first == second and first.is_dir() and not first.is_symlink()
+    assert first.stat().st_uid == os.getuid() and first.stat().st_mode & 0o077 == 0

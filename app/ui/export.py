@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import shutil
+import os
 import tempfile
 import time
 import uuid
@@ -37,9 +36,15 @@ def conversation_markdown(history: list[dict] | None, when: str | None = None) -
 
 
 def export_dir() -> Path:
-    """A folder for this process's downloads, removed when the process exits."""
-    folder = Path(tempfile.mkdtemp(prefix="kexue-export-"))
-    atexit.register(shutil.rmtree, folder, True)
+    """The user's one folder for chat downloads (``<tmp>/kexue-export-<uid>``, private), shared by every chat
+    process so that a server stopped by a signal leaves no folder behind; a new private folder when that name is
+    taken by something that is not the user's own directory."""
+    folder = Path(tempfile.gettempdir()) / f"kexue-export-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    info = folder.lstat()
+    if folder.is_symlink() or not folder.is_dir() or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return Path(tempfile.mkdtemp(prefix="kexue-export-"))
     return folder
 
 
