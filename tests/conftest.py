@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -15,7 +16,7 @@ from app.settings import Settings
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 PROJECT = Path(__file__).resolve().parents[1]
-# The cached whole-corpus test index is keyed by the embedder's fingerprint: every test process embeds with int8.
+# The cached test index is keyed by the embedder's fingerprint: every test process embeds with int8.
 TEST_RUNTIME = "onnx-int8"
 os.environ["KEXUE_EMBED_RUNTIME"] = TEST_RUNTIME
 
@@ -77,18 +78,52 @@ def md_subset(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def corpus_index(model_settings: Settings, embedder) -> Settings:
-    """Settings for an index of the whole corpus: $KEXUE_TEST_INDEX when set (used as it is), else the test index in
-    the cache directory, one per corpus location and embedder. Every session brings it up to date with ``ingest``,
-    which diffs the posts' content hashes against its manifest: a no-op when nothing changed (seconds), only the
-    changed posts re-embedded when some did, a full rebuild when the chunker or index format changed."""
+    """Settings for the test index: $KEXUE_TEST_INDEX when set (used as it is), else an index of the test corpus
+    (``test_corpus``) in the cache directory, one per selection and embedder. Every session brings it up to date with
+    ``ingest``, which diffs the posts' content hashes against its manifest: a no-op when nothing changed (seconds),
+    only the changed posts re-embedded when some did, a full rebuild when the chunker or index format changed."""
     given = os.environ.get("KEXUE_TEST_INDEX")
     if given:
         return model_settings.replace(index_dir=Path(given))
-    roots = [str(corpus_path(name)) for name in ("kexue-pages", "kexue-md", "seeds")]
+    roots = [str(root) for root in test_corpus(model_settings.cache_dir / "test-corpus")]
     key = hashlib.sha256("\0".join([embedder.fingerprint, *roots]).encode()).hexdigest()[:16]
     settings = model_settings.replace(index_dir=model_settings.cache_dir / "test-index" / key)
     _ingest_when_free(settings, roots, embedder)
     return settings
+
+
+def question_set_posts() -> set[str]:
+    """Every post a project question set names as relevant."""
+    posts: set[str] = set()
+    for path in sorted((PROJECT / "eval" / "questions").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                posts.update(json.loads(line).get("relevant", []))
+    return posts
+
+
+def test_corpus(parent: Path) -> list[Path]:
+    """The corpus the tests index, linked from ../shared/corpus into ``parent/<selection hash>/``: every post a question
+    set names (in each format it comes in), the whole Markdown folder and the seeds, 45% of the corpus's text. The
+    whole corpus would take the embedder about 40 minutes on a slow machine of this kind, too long for CI; whole-corpus
+    figures come from ``kexue eval`` (BENCH.md)."""
+    named = question_set_posts()
+    chosen = {name: sorted(path for path in corpus_path(name).iterdir() if path.is_file() and path.name != "SOURCE.md"
+                           and (name != "kexue-pages" or path.stem in named))
+              for name in ("kexue-pages", "kexue-md", "seeds")}
+    digest = hashlib.sha256("\0".join(str(path) for paths in chosen.values() for path in paths).encode()).hexdigest()
+    folder = parent / digest[:16]
+    if not folder.is_dir():
+        staging = parent / f".{digest[:16]}-{os.getpid()}"
+        for name, paths in chosen.items():
+            (staging / name).mkdir(parents=True)
+            for path in paths:
+                (staging / name / path.name).symlink_to(path)
+        try:
+            staging.rename(folder)
+        except OSError:
+            shutil.rmtree(staging)
+    return [folder / name for name in chosen]
 
 
 def _ingest_when_free(settings: Settings, roots: list[str], embedder, wait_s: float = 3600) -> None:

@@ -1,4 +1,4 @@
-"""The answering API on the whole corpus: refusal, language, follow-ups, fallback and the --json schema."""
+"""The answering API on the test index: refusal, language, follow-ups, fallback and the --json schema."""
 
 from __future__ import annotations
 
@@ -86,11 +86,11 @@ def test_english_question_gets_english_answer(answerer):
 
 
 def test_follow_up_is_rewritten_from_history(answerer):
-    answer = answerer.answer("那它和BYOL有什么区别？", history=["SimSiam为什么不退化？"], llm="local")
-    standalone = answer.extra["standalone_question"]
+    """The local model rewrites the follow-up (the whole answer path with a follow-up: test_ui_browser)."""
+    standalone = answerer.standalone_question("那它和BYOL有什么区别？", ["SimSiam为什么不退化？"], "local")
     assert "SimSiam" in standalone and standalone != "那它和BYOL有什么区别？"
     assert detect_language(standalone) == "zh"
-    assert SIMSIAM in [s.post_id for s in answer.sources[:3]]
+    assert SIMSIAM in [s.post_id for s in answerer.retriever.retrieve(standalone, 5).sources[:3]]
 
 
 def test_missing_model_falls_back_to_extractive_with_notice(corpus_index, embedder, tmp_path):

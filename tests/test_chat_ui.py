@@ -1,4 +1,4 @@
-"""The chat UI's handlers on the whole corpus: streamed answers with sources, follow-ups, commands and errors."""
+"""The chat UI's handlers on the test index: streamed answers with sources, follow-ups, commands and errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Search over the whole-corpus index: ranking, filters, highlighted passages, errors, speed, and ``kexue search``."""
+"""Search over the test index: ranking, filters, highlighted passages, errors, speed, and ``kexue search``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The chat UI's Search tab and its conversation download in Debian's Chromium, on the whole-corpus index."""
+"""The chat UI's Search tab and its conversation download in Debian's Chromium, on the test index."""
 
 from __future__ import annotations
 

