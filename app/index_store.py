@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +33,8 @@ MANIFEST = "manifest.json"
 RAW_EMBEDDINGS = "raw_embeddings.npy"
 VECTOR_STORE = "default__vector_store.json"
 TERMS = "terms.json"
+# an equation's label or a reference to one: \label{eq:ei}, \eqref{eq:ei}, \tag{2}
+_LABELS = re.compile(r"\\(?:label|eqref|ref|tag)\{[^}]*\}")
 
 
 class IndexError_(Exception):
@@ -119,15 +122,22 @@ class LoadedIndex:
 
     @functools.cached_property
     def corpus_text(self) -> str:
-        """Every chunk's text, lower-cased, one per line (to ask whether a name occurs anywhere in the corpus)."""
-        return "\n".join(node.text.lower() for node in self.docstore.docs.values())
+        """Every chunk's text without its equation labels and references, lower-cased, one per line (to ask whether
+        a name occurs anywhere in the corpus)."""
+        text = "\n".join(node.text.lower() for node in self.docstore.docs.values())
+        return _LABELS.sub(" ", text)
+
+    @functools.cached_property
+    def corpus_words(self) -> set[str]:
+        """Every word of letters and digits in :attr:`corpus_text`."""
+        return set(re.findall(r"[a-z0-9]+", self.corpus_text))
 
     def with_vectors(self, faiss_index: Any, whitening: Whitening | None) -> LoadedIndex:
         """The same version (docstore, BM25, raw embeddings) searched through another FAISS index of its rows
         and the transform that made it."""
         other = replace(self, faiss=faiss_index, whitening=whitening)
         other.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("bm25", "_raw", "_row_of", "terms",
-                                                                                 "corpus_text")})
+                                                                                 "corpus_text", "corpus_words")})
         return other
 
     def query_vector(self, raw_query: np.ndarray) -> np.ndarray:

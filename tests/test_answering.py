@@ -155,4 +155,7 @@ def test_a_question_whose_names_the_corpus_never_writes_is_not_covered(answerer)
         "an unknown name beside a known one (KV), and only a middling match"
     assert unknown_names("How did the blog use a GPT-style language model?", index) == []
     assert unknown_names("SimSiam为什么不退化", index) == []
+    assert "weight" in index.corpus_text and "\\label{" not in index.corpus_text and "\\eqref{" not in index.corpus_text
+    assert unknown_names("期望提升（EI）采集函数是怎么计算的？", index) == ["EI"], \
+        "ei occurs only inside words (weight) and equation labels (eq:ei), never as a word"
     assert not answerer.answer("How does DP-SGD clip per-example gradients?", llm="extractive").citations

@@ -35,13 +35,15 @@ def names_in(question: str) -> list[str]:
 
 
 def _occurs(name: str, index: Any) -> bool:
-    """Whether the corpus writes ``name``: a compound as written, with a space or run together, after dropping its
-    plain lower-case words ("GPT-style" is the name GPT)."""
+    """Whether the corpus's text (not its equation labels) writes ``name`` as a word of its own (EI inside "weight"
+    or in ``\\label{eq:ei}`` does not count): a compound as written, with a space or run together, after dropping
+    its plain lower-case words ("GPT-style" is the name GPT)."""
     parts = [p for p in re.split(r"[-_]", name) if p and not p.islower()]
     low = "-".join(parts).lower() if parts else name.lower()
-    if re.search(r"[-_]", low):
-        return any(form in index.corpus_text for form in (low, re.sub(r"[-_]", " ", low), re.sub(r"[-_]", "", low)))
-    return low in index.bm25.vocab or low in index.corpus_text
+    if not re.search(r"[-_]", low):
+        return low in index.corpus_words
+    forms = {low, re.sub(r"[-_]", " ", low), re.sub(r"[-_]", "", low)}
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(form)}(?![a-z0-9])", index.corpus_text) for form in forms)
 
 
 def unknown_names(question: str, index: Any) -> list[str]:
