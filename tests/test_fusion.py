@@ -1,6 +1,8 @@
-"""Reciprocal rank fusion and the post-level score on crafted rankings."""
+"""Reciprocal rank fusion, score fusion and the post-level score on crafted rankings; which fusion a question gets."""
 
-from app.answering.retriever import SUPPORTING_CHUNKS, post_score, rrf
+import pytest
+
+from app.answering.retriever import SUPPORTING_CHUNKS, Retriever, post_score, rrf, score_fusion
 
 
 def test_rrf_sums_reciprocal_ranks_over_the_rankings():
@@ -22,3 +24,31 @@ def test_only_a_few_supporting_chunks_count_and_share_zero_keeps_the_best_chunk(
     scores = [0.03, 0.02, 0.02, 0.02, 0.02, 0.02]
     assert post_score(scores, 0.0) == 0.03
     assert post_score(scores, 0.5) == 0.03 + 0.5 * 0.02 * SUPPORTING_CHUNKS
+
+
+def test_score_fusion_scales_each_ranking_and_weighs_them():
+    dense = [("a#0", 0.92), ("b#0", 0.90), ("c#0", 0.88)]
+    bm25 = [("c#0", 30.0), ("a#0", 10.0)]
+    fused = score_fusion([dense, bm25], [0.55, 0.45])
+    assert fused["a#0"] == pytest.approx(0.55 * 1.0 + 0.45 * 0.0)
+    assert fused["b#0"] == pytest.approx(0.55 * 0.5), "missing from BM25: its lowest, 0"
+    assert fused["c#0"] == pytest.approx(0.55 * 0.0 + 0.45 * 1.0)
+    assert score_fusion([[("x#0", 3.0)], []], [0.5, 0.5]) == {"x#0": 0.5}, "a single hit scales to 1"
+
+
+def test_chinese_questions_fuse_scores_and_english_ones_ranks(monkeypatch):
+    calls = []
+    retriever = Retriever.__new__(Retriever)
+    retriever.expand_terms = False
+    index = type("Index", (), {})()
+    index.search_ids = lambda vector, k: [("a#0", 0.9), ("b#0", 0.8)]
+    index.raw_top = lambda vector, hits: 0.9
+    index.bm25 = type("BM25", (), {"search": staticmethod(lambda q, k: [("b#0", 12.0), ("a#0", 2.0)])})()
+    retriever.index = index
+    retriever.embedder = type("E", (), {"embed_queries": staticmethod(lambda qs: [[0.0]])})()
+    monkeypatch.setattr("app.answering.retriever.score_fusion", lambda r, w: calls.append("score") or {"a#0": 1.0})
+    monkeypatch.setattr("app.answering.retriever.rrf", lambda r: calls.append("rank") or {"a#0": 1.0})
+    retriever.rank_posts("SimSiam为什么不退化")
+    retriever.rank_posts("Why does SimSiam not collapse?")
+    retriever.rank_posts("SimSiam为什么不退化", mode="dense")
+    assert calls == ["score", "rank", "rank"]
