@@ -73,7 +73,8 @@ def test_answer_streams_then_cites_with_a_sources_panel(handlers):
 
     _, full_panel = _final(list(handlers.respond("SimSiam为什么不退化？", [], 3, "extractive", True)))
     retrieved = full_panel.split("检索到的段落 Retrieved passages")[1]
-    assert len(set(re.findall(r"https://kexue\.fm/archives/\d+", retrieved))) == 3
+    listed = re.findall(r"\*\*\[《[^》]*》\]\((https://kexue\.fm/archives/\d+)\)\*\*", retrieved)
+    assert len(set(listed)) == 3, "each listed passage names its post (a passage's own text may link others)"
     assert retrieved.count("· score ") == retrieved.count('<details class="kexue-passage">') >= 3
 
 
