@@ -193,14 +193,20 @@ def agreement(model, folder: Path, onnx_file: Path, texts: list[str]) -> np.ndar
     return np.array(cosines)
 
 
+def _conversion(folder: Path) -> dict:
+    """The marker of the converted e5 model the graphs are exported from; ModelNotReady when there is none."""
+    conv = e5_convert.read_marker(folder)
+    if not conv or not e5_convert.is_valid(folder):
+        raise ModelNotReady(f"{folder}: no converted e5 model to export; run `kexue models prepare`")
+    return conv
+
+
 def export(folder: Path, force: bool = False, step: Callable[[str], None] | None = None) -> Path:
     """Build ``<folder>/onnx/model_int8.onnx`` unless a valid one is there; returns its path."""
     folder = Path(folder)
     if not force and is_valid(folder):
         return int8_path(folder)
-    conv = e5_convert.read_marker(folder)
-    if not conv or not e5_convert.is_valid(folder):
-        raise ModelNotReady(f"{folder}: no converted e5 model to export; run `kexue models prepare`")
+    conv = _conversion(folder)
     step = step or (lambda _name: None)
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix=".onnx-", dir=folder))
@@ -235,9 +241,7 @@ def export_fp32(folder: Path, force: bool = False, step: Callable[[str], None] |
     folder = Path(folder)
     if not force and is_fp32_valid(folder):
         return fp32_path(folder)
-    conv = e5_convert.read_marker(folder)
-    if not conv or not e5_convert.is_valid(folder):
-        raise ModelNotReady(f"{folder}: no converted e5 model to export; run `kexue models prepare`")
+    conv = _conversion(folder)
     step = step or (lambda _name: None)
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix=".onnx-fp32-", dir=folder))
