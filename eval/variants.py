@@ -80,11 +80,13 @@ def ranking_of(retrieval: Any, query: str, settings: Settings) -> Ranking:
 
 
 class RetrieverVariant:
-    """One mode of the app's ``Retriever`` (one passage per post, so ranks are post ranks)."""
+    """One mode of the app's retrieval as answers use it (``Answerer.search``: an English question is also searched
+    in Chinese when ``translate_english`` is on); one passage per post, so ranks are post ranks."""
 
     def __init__(self, context: EvalContext, mode: str):
         self.name = mode
         self.mode = mode
+        self.answerer = context.answerer
         self.retriever = context.answerer.retriever
         self.settings = context.settings
 
@@ -101,7 +103,7 @@ class RetrieverVariant:
                 "whitening": self.retriever.index.manifest.get("whitening")}
 
     def search(self, query: str, k: int) -> Ranking:
-        return ranking_of(self.retriever.retrieve(query, k, mode=self.mode), query, self.settings)
+        return ranking_of(self.answerer.search(query, k, mode=self.mode), query, self.settings)
 
 
 def _baseline(context: EvalContext) -> Variant:

@@ -18,6 +18,7 @@ from app.answering.refusal import is_clearly_covered, is_covered
 from app.answering.retriever import Retrieval, Retriever
 from app.answering.support import check_sentences
 from app.answering.tool_use import tool_round
+from app.answering.translate import translate_question
 from app.answering.types import Answer, Evidence, Source
 from app.index_store import build_progress
 from app.settings import Settings
@@ -104,11 +105,22 @@ class Answerer:
             text = REFUSAL[lang]
             yield text
         else:
+            translating = self.translates(lang, llm)
             given = self.evidence(standalone, retrieval, llm)
-            yield self._evidence_event(standalone, lang, given, llm)
+            yield self._evidence_event(standalone, lang, given, llm, pending=translating)
             timings["sources_ms"] = round((time.perf_counter() - start) * 1000, 1)
+            focus = standalone
+            if translating:
+                translation = self.translation(standalone, llm, timings)
+                if translation:
+                    trace["searched_as"] = translation
+                    retrieval = self.retriever.retrieve(standalone, k or self.settings.top_k, mode, also=translation)
+                    focus = f"{standalone} {translation}"
+                    given = self.evidence(focus, retrieval, llm)
+                yield self._evidence_event(focus, lang, given, llm, searched_as=translation or "")
             strong = is_clearly_covered(retrieval, self.settings)
-            text, used, notice = yield from self._generate(standalone, lang, given, llm, timings, trace, strong)
+            text, used, notice = yield from self._generate(standalone, lang, given, llm, timings, trace, strong,
+                                                           focus)
             refused = trace.get("model_refused", False)
         sources = retrieval.sources
         if refused:
@@ -135,6 +147,29 @@ class Answerer:
                      extra={"standalone_question": standalone, "dense_top": retrieval.dense_top,
                             "bm25_top": retrieval.bm25_top, **trace})
 
+    def translates(self, lang: str, llm: str) -> bool:
+        """Whether a question in ``lang`` is also searched in Chinese (setting ``translate_english``)."""
+        return lang == "en" and self.settings.translate_english
+
+    def translation(self, question: str, llm: str, timings: dict[str, float] | None = None) -> str | None:
+        """``question`` in Chinese by the answering model (the local one for extractive answers), or None when no
+        model can run or its reply is not a Chinese question."""
+        start = time.perf_counter()
+        try:
+            result = translate_question(self.backend("local" if llm == extractive.NAME else llm), question)
+        except LLMUnavailable:
+            result = None
+        if timings is not None:
+            timings["translate_ms"] = round((time.perf_counter() - start) * 1000, 1)
+        return result
+
+    def search(self, question: str, k: int, mode: str = "hybrid", llm: str | None = None) -> Retrieval:
+        """What an answer to ``question`` (standalone) is written from, the Chinese search of an English question
+        included (the retrieval-only evaluation measures this)."""
+        llm = llm or self.settings.llm
+        translation = self.translation(question, llm) if self.translates(detect_language(question), llm) else None
+        return self.retriever.retrieve(question, k, mode, also=translation)
+
     def evidence(self, question: str, retrieval: Retrieval, llm: str) -> list[Source]:
         """The excerpts the answer is written from, numbered 1..n: the posts whose fused score is at least half
         the best one, each represented by its sentences that bear on the question (see ``evidence``)."""
@@ -145,25 +180,28 @@ class Answerer:
         embedder = self.retriever.embedder if self.settings.sentence_similarity else None
         return select_evidence(question, close, self.retriever.index, retrieval.query_vector, budget, embedder)
 
-    def _evidence_event(self, question: str, lang: str, given: list[Source], llm: str) -> Evidence:
+    def _evidence_event(self, question: str, lang: str, given: list[Source], llm: str, pending: bool = False,
+                        searched_as: str = "") -> Evidence:
         """The evidence with its gist and, for the local model, its prompt size and estimated reading time."""
         gist = extractive.extract(question, given, self.settings.quote_chars)
-        if llm != "local":
-            return Evidence(given, gist)
+        if llm != "local" or pending:
+            return Evidence(given, gist, pending_search=pending, searched_as=searched_as)
         try:
             backend = self.backend(llm)
         except LLMUnavailable:
             return Evidence(given, gist)
         tokens = backend.count_new_tokens(answer_messages(question, lang, given))
         rate = backend.reading_rate
-        return Evidence(given, gist, tokens, round(tokens / rate, 1) if rate else None)
+        return Evidence(given, gist, tokens, round(tokens / rate, 1) if rate else None, searched_as=searched_as)
 
     def _generate(self, question: str, lang: str, sources: list[Source], llm: str,
-                  timings: dict[str, float], trace: dict, strong: bool = False) -> Iterator[str]:
+                  timings: dict[str, float], trace: dict, strong: bool = False, focus: str = "") -> Iterator[str]:
         """Stream the answer: with ``answer_style`` quote-explain, first the best sentences quoted (at once), then
         the model's explanation; on ``LLMUnavailable`` fall back to the extractive answer with a notice. With
         ``strong`` retrieval the model's first characters are held back until they show whether it refuses; such a
-        refusal is replaced by the extractive answer (see ``is_clearly_covered``)."""
+        refusal is replaced by the extractive answer (see ``is_clearly_covered``). Quoted sentences are chosen for
+        ``focus`` (the question and its Chinese translation), the model is asked ``question``."""
+        focus = focus or question
         if llm != extractive.NAME:
             pieces: list[str] = []
             prefix = ""
@@ -171,7 +209,7 @@ class Answerer:
                 backend = self.backend(llm)
                 messages = answer_messages(question, lang, sources)
                 if self.settings.answer_style == "quote-explain":
-                    prefix = quote_block(extractive.extract(question, sources, self.settings.quote_chars), lang)
+                    prefix = quote_block(extractive.extract(focus, sources, self.settings.quote_chars), lang)
                     yield prefix
                 start = time.perf_counter()
                 tools = tool_round(backend, messages, self.settings)
@@ -207,7 +245,7 @@ class Answerer:
                 yield "\n\n"
         else:
             notice = "extractive answer: sentences quoted from the posts, no language model used"
-        text = extractive.extract(question, sources, self.settings.extractive_chars)
+        text = extractive.extract(focus, sources, self.settings.extractive_chars)
         yield text
         return text, extractive.NAME, notice
 

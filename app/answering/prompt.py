@@ -55,6 +55,15 @@ def quote_block(quoted: str, lang: str) -> str:
     return f"{heading}\n{lines}\n\n{explain}" if lines else ""
 
 
+TRANSLATE = ("把下面这个英文问题翻译成中文，供检索中文博客使用：术语译成博客常用的中文说法，"
+             "英文缩写、模型名和公式保留原文。只输出译文，不要回答问题。")
+
+
+def translate_messages(question: str) -> list[dict]:
+    """Ask for the question in Chinese (same system prompt as answers, so the model reuses its evaluated prefix)."""
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"{TRANSLATE}\n\n{question}"}]
+
+
 def rewrite_messages(history: list[str], question: str, lang: str) -> list[dict]:
     turns = "\n".join(f"User: {turn}" for turn in history)
     return [{"role": "system", "content": SYSTEM},

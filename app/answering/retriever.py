@@ -123,16 +123,19 @@ class Retriever:
         other.index = index
         return other
 
-    def retrieve(self, query: str, k: int, mode: str = "hybrid", per_post: int = 1) -> Retrieval:
-        """Top ``k`` passages, at most ``per_post`` from any one post."""
+    def retrieve(self, query: str, k: int, mode: str = "hybrid", per_post: int = 1,
+                 also: str | None = None) -> Retrieval:
+        """Top ``k`` passages, at most ``per_post`` from any one post. ``also`` (the question in another language,
+        see ``translate``) is searched too, its rankings fused with the query's; the refusal signals stay the
+        query's own."""
         if mode not in MODES:
             raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
         start = time.perf_counter()
-        ranking = self.rank_posts(query, mode)
+        ranking = self.rank_posts(query, mode, also=also)
         sources: list[Source] = []
         for post in ranking.posts[:k]:
             node_ids, score = ranking.chunks[post], ranking.scores[post]
-            for node in self._passages(query, node_ids, per_post):
+            for node in self._passages(f"{query} {also}" if also else query, node_ids, per_post):
                 meta = node.metadata
                 sources.append(Source(len(sources) + 1, meta["post_id"], meta["title"], meta["date"], meta["url"],
                                       meta["section"], round(score, 5), node.text, bool(meta.get("excerpt"))))
@@ -143,10 +146,11 @@ class Retriever:
                          names_in(query))
 
     def rank_posts(self, query: str, mode: str = "hybrid", allowed: Container[str] | None = None,
-                   depth: int = CANDIDATES) -> PostRanking:
+                   depth: int = CANDIDATES, also: str | None = None) -> PostRanking:
         """Posts ranked by fusing the ``depth`` best chunks of each search. With ``allowed`` (post ids) each search
         keeps only those posts' chunks, looked for among every row (exact search of a few thousand rows takes
-        milliseconds), so a narrow filter still gets its ``depth`` chunks."""
+        milliseconds), so a narrow filter still gets its ``depth`` chunks. With ``also`` every search runs for it
+        too, and all rankings are fused by score (a Chinese query's weights, the two queries alike)."""
         searched = depth if allowed is None else len(self.index.row_ids)
 
         def kept(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -155,18 +159,28 @@ class Retriever:
 
         ranking = PostRanking()
         rankings: list[list[tuple[str, float]]] = []
+        weights: list[float] = []  # each search's weight when fused by score
         if mode in ("hybrid", "dense"):
             ranking.vector = self.embedder.embed_queries([query])[0]
             hits = self.index.search_ids(ranking.vector, searched)
             rankings.append(kept(hits))
+            weights.append(DENSE_WEIGHT)
             ranking.dense_top = self.index.raw_top(ranking.vector, hits[:depth])
         if mode in ("hybrid", "bm25"):
             keywords = self.index.terms.expand(query) if self.expand_terms else query
             hits = self.index.bm25.search(keywords, searched)
             rankings.append(kept(hits))
+            weights.append(1 - DENSE_WEIGHT)
             ranking.bm25_top = hits[0][1] if hits else 0.0
-        if len(rankings) == 2 and detect_language(query) == "zh":
-            fused = score_fusion(rankings, [DENSE_WEIGHT, 1 - DENSE_WEIGHT])
+        translated = bool(also) and also != query
+        if translated:
+            if mode in ("hybrid", "dense"):
+                rankings.append(kept(self.index.search_ids(self.embedder.embed_queries([also])[0], searched)))
+            if mode in ("hybrid", "bm25"):
+                rankings.append(kept(self.index.bm25.search(also, searched)))
+            weights = [w / 2 for w in weights * 2]
+        if translated or (len(rankings) == 2 and detect_language(query) == "zh"):
+            fused = score_fusion(rankings, weights)
         else:
             fused = rrf([[node_id for node_id, _ in hits] for hits in rankings])
         for node_id in sorted(fused, key=fused.get, reverse=True):

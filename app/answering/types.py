@@ -29,6 +29,8 @@ class Evidence:
     gist: str
     prompt_tokens: int | None = None
     reading_s: float | None = None
+    pending_search: bool = False  # the question is being searched again in Chinese: this evidence may change
+    searched_as: str = ""  # the question in Chinese, searched together with the question as asked
 
 
 @dataclass
