@@ -159,3 +159,18 @@ def test_a_question_whose_names_the_corpus_never_writes_is_not_covered(answerer)
     assert unknown_names("期望提升（EI）采集函数是怎么计算的？", index) == ["EI"], \
         "ei occurs only inside words (weight) and equation labels (eq:ei), never as a word"
     assert not answerer.answer("How does DP-SGD clip per-example gradients?", llm="extractive").citations
+
+
+def test_an_english_question_is_searched_again_in_chinese(answerer):
+    """The sources come at once from the English search, then again after the local model's translation."""
+    question = "Why does the biased sample variance divide by n-1 rather than n?"
+    events = list(answerer.stream(question, llm="extractive"))
+    first, second = [e for e in events if isinstance(e, Evidence)]
+    assert first.pending_search and first.excerpts and not first.searched_as
+    assert not second.pending_search and detect_language(second.searched_as) == "zh"
+    answer = events[-1]
+    assert answer.extra["searched_as"] == second.searched_as and answer.to_json()["searched_as"]
+    assert "translate_ms" in answer.timings
+    assert [s.post_id for s in answer.sources[:len(second.excerpts)]] == [e.post_id for e in second.excerpts]
+    chinese = [e for e in answerer.stream("SimSiam为什么不退化", llm="extractive") if isinstance(e, Evidence)]
+    assert len(chinese) == 1 and not chinese[0].pending_search

@@ -63,3 +63,12 @@ def test_a_code_question_quotes_the_posts_code_block(retriever):
     code = [g.text for g in given if "```" in g.text]
     assert code and any("theta = lambda t" in text for text in code), "the post's Keras code is quoted"
     assert all(text.count("```") % 2 == 0 for text in code), "code blocks come whole"
+
+
+def test_a_question_about_two_posts_quotes_both_however_far_apart_they_scored(retriever):
+    question = "SimCSE和RoFormer-Sim（SimBERTv2）分别相对SimBERT做了哪些改动？"
+    vector = retriever.embedder.embed_queries([question])[0]
+    posts = [_post(retriever, "8348", 1, 0.040), _post(retriever, "8454", 2, 0.020)]
+    given = select_evidence(question, posts, retriever.index, vector, 2500, retriever.embedder)
+    assert {g.post_id for g in given} == {"8348", "8454"}
+    assert given[0].post_id == "8348"

@@ -39,6 +39,7 @@ _BLOCK = re.compile(r"^\s*(\$\$|\\begin\{|\\\[|```|~~~)")
 _NOISE = re.compile(r"^\s*(#|\||!\[|<)|^\*\*[^*]{0,60}\*\*$|(示意图|图示|如图所示)$|^\s*(```|~~~)\w*\s*(```|~~~)\s*$")
 _ASKS_BACK = re.compile(r"[？?]\s*$")  # the post's own question: it introduces an answer, it is not one
 SCORE_FLOOR = 0.25  # evidence stops at sentences scoring under this share of the best one, budget left or not
+SEED_SHARE = 0.9  # a later post whose best sentence scores this share of the best one's gets that sentence in
 POST_POWER = 4  # a sentence's score is scaled by (its post's fused score / the best post's) to this power
 _ASKS_FORMULA = re.compile(r"公式|表达式|等式|方程|定义|怎么算|如何计算|推导|formula|equation|express|defin|derive",
                            re.I)
@@ -141,12 +142,17 @@ def _with_neighbours(units: list[Unit], i: int) -> list[int]:
     return picked
 
 
-def pick_units(chunk_units: list[list[Unit]], budget: int, floor: float = 0.0) -> list[Unit]:
+def pick_units(chunk_units: list[list[Unit]], budget: int, floor: float = 0.0,
+               first: list[tuple[int, int]] | None = None) -> list[Unit]:
     """Take sentences best first, each with its neighbours, while they fit ``budget`` characters and score at least
-    ``floor`` x the best one's; the best one is taken even when it alone is longer (cut only if it is prose)."""
+    ``floor`` x the best one's; the best one is taken even when it alone is longer (cut only if it is prose).
+    ``first`` (chunk, sentence) pairs are taken right after the best one, whatever they score."""
     candidates = sorted(((u.score, c, p) for c, units in enumerate(chunk_units) for p, u in enumerate(units)
                          if u.score > 0), reverse=True)
     candidates = [item for item in candidates if item[0] >= floor * candidates[0][0]] if candidates else []
+    if candidates and first:
+        seeds = [(chunk_units[c][p].score, c, p) for c, p in first]
+        candidates = candidates[:1] + seeds + [item for item in candidates[1:] if item not in seeds]
     chosen: dict[tuple[int, int], Unit] = {}
     used = 0
     for _, c, p in candidates:
@@ -180,6 +186,19 @@ def excerpt_text(units: list[Unit], budget: int | None = None) -> str:
     return text[:budget] if budget and len(text) > budget and not _BLOCK.search(text) else text
 
 
+def _seeds(chunk_units: list[list[Unit]], owners: list[int]) -> list[tuple[int, int]]:
+    """The best sentence of each post after the first whose own score (before its post's weight) is at least
+    ``SEED_SHARE`` of the best sentence's: a question about two posts gets evidence from both, however far
+    apart retrieval scored them."""
+    best_of: dict[int, tuple[float, int, int]] = {}
+    for c, (units, owner) in enumerate(zip(chunk_units, owners, strict=True)):
+        for p, unit in enumerate(units):
+            if unit.score > best_of.get(owner, (0.0, 0, 0))[0]:
+                best_of[owner] = (unit.score, c, p)
+    top = max((score for score, _, _ in best_of.values()), default=0.0)
+    return [(c, p) for owner, (score, c, p) in sorted(best_of.items()) if owner > 0 and score >= SEED_SHARE * top]
+
+
 def select_evidence(question: str, posts: list[Source], index: Any, query_vector: np.ndarray | None,
                     budget: int, embedder: Any = None) -> list[Source]:
     """The excerpts the answer is written from, numbered 1..n: the posts' best sentences (with neighbours) taken
@@ -205,13 +224,14 @@ def select_evidence(question: str, posts: list[Source], index: Any, query_vector
         def similarity(texts: list[str]) -> np.ndarray:
             return embedder.embed_passages(texts) @ np.asarray(query_vector, dtype="float32")
     chunk_units = units_of(question, texts, similarity)
+    seeds = _seeds(chunk_units, owners)
     best = max((post.score for post in posts), default=0.0)
     for units, owner in zip(chunk_units, owners, strict=True):
         weight = (posts[owner].score / best) ** POST_POWER if best > 0 else 1.0
         for unit in units:
             unit.score *= weight
     by_chunk: dict[int, list[Unit]] = {}
-    for unit in pick_units(chunk_units, budget, SCORE_FLOOR):
+    for unit in pick_units(chunk_units, budget, SCORE_FLOOR, seeds):
         by_chunk.setdefault(unit.chunk, []).append(unit)
     first_chunk = [sum(len(nodes) for _, nodes in pools[:p]) for p in range(len(pools))]
     lead = max(by_chunk, key=lambda c: max(u.score for u in by_chunk[c]), default=None)

@@ -58,6 +58,15 @@ def reading_notice(evidence: Evidence) -> str:
             f"{evidence.reading_s:.0f} s on this machine")
 
 
+def search_notice(evidence: Evidence) -> str:
+    """What happens to an English question's evidence: searched again in Chinese (pending), or searched so."""
+    if evidence.pending_search:
+        return "searching the posts again with the question translated into Chinese by the local model"
+    if evidence.searched_as:
+        return f"also searched in Chinese as: {evidence.searched_as}"
+    return ""
+
+
 def support_notice(answer: Answer) -> str:
     """A line naming the sentences not backed by the excerpt they cite (marked in the text)."""
     weak = [s for s in answer.extra.get("sentences", []) if not s["supported"]]

@@ -65,6 +65,8 @@ class Answer:
         data.pop("notice")
         data["sentences"] = extra.get("sentences", [])
         data["supported_share"] = extra.get("supported_share")
+        if extra.get("searched_as"):
+            data["searched_as"] = extra["searched_as"]  # an English question's Chinese search
         for source in data["sources"]:
             source.pop("excerpt")
         return data

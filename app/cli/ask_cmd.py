@@ -76,13 +76,14 @@ def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | 
 
 def _show_evidence(evidence, lang: str, for_terminal) -> None:
     """The sources first (before the answer streams), and how long the local model will read."""
-    from app.answering.render import evidence_block, reading_notice
+    from app.answering.render import evidence_block, reading_notice, search_notice
 
     block = evidence_block(evidence, lang)
     if block:
         click.echo(for_terminal(block, "source") + "\n")
-    if reading_notice(evidence):
-        click.echo(f"({reading_notice(evidence)})", err=True)
+    for notice in (search_notice(evidence), reading_notice(evidence)):
+        if notice:
+            click.echo(f"({notice})", err=True)
 
 
 class _LineEcho:

@@ -118,12 +118,13 @@ async def _events(answerer: Answerer, question: str, history: list[str], llm: st
         return _sse({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra})
 
-    shown, excerpts = "", []
+    shown, excerpts, opened = "", [], False
     try:
         async for item in iterate_in_threadpool(answerer.stream(question, k=k, history=history, llm=llm)):
-            if isinstance(item, Evidence):
-                excerpts = item.excerpts
-                yield chunk({"role": "assistant", "content": ""}, evidence=[excerpt_json(s) for s in excerpts])
+            if isinstance(item, Evidence):  # a second one replaces the first (an English question searched again)
+                delta = {"content": ""} if opened else {"role": "assistant", "content": ""}
+                excerpts, opened = item.excerpts, True
+                yield chunk(delta, evidence=[excerpt_json(s) for s in excerpts])
             elif isinstance(item, Answer):
                 rest = item.answer[len(shown):] if item.answer.startswith(shown) else ""
                 tail = tail_markdown(item, streamed_entries(item, shown + rest, excerpts))
