@@ -108,8 +108,8 @@ def bench_query(settings: Settings, questions_file: Path, retrieval_queries: int
 
     from app.answering import Answerer
 
-    questions = [json.loads(line)["question"] for line in questions_file.read_text(encoding="utf-8").splitlines()
-                 if line.strip()]
+    rows = [json.loads(line) for line in questions_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [row["question"] for row in rows]
     answerer = Answerer(settings)
     result: dict = {"date": date.today().isoformat(), "machine": machine(), "index_chunks":
                     answerer.retriever.index.faiss.ntotal, "retrieval_ms": {}}
@@ -118,6 +118,9 @@ def bench_query(settings: Settings, questions_file: Path, retrieval_queries: int
         times = [answerer.retriever.retrieve(q, settings.top_k, mode=mode).ms
                  for q in questions[:retrieval_queries]]
         result["retrieval_ms"][mode] = _percentiles(times)
+    english = [row["question"] for row in rows if row.get("lang") == "en" and not row.get("history")]
+    if answers and english and settings.translate_english:
+        result["english_extractive"] = _bench_translation(answerer, english[:answers])
     if answers:
         result["answer"] = _bench_answers(answerer, questions[:answers], llm, settings.answer_style)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -126,6 +129,20 @@ def bench_query(settings: Settings, questions_file: Path, retrieval_queries: int
         return
     for key, value in result.items():
         click.echo(f"{key:<16} {value}")
+
+
+def _bench_translation(answerer, questions: list[str]) -> dict:
+    """English questions answered extractively: sources from the English search, the local model's translation,
+    the answer after the second (Chinese) search."""
+    answerer.translation(questions[0], "extractive")  # load the model and read the system prompt first
+    sources, translate, total = [], [], []
+    for question in questions:
+        t = answerer.answer(question, llm="extractive").timings
+        sources += [t["sources_ms"]] if "sources_ms" in t else []
+        translate += [t["translate_ms"]] if "translate_ms" in t else []
+        total.append(t["total_ms"])
+    return {"questions": len(total), "sources_ms": _percentiles(sources or [0]),
+            "translate_ms": _percentiles(translate or [0]), "total_ms": _percentiles(total)}
 
 
 def _bench_answers(answerer, questions: list[str], llm: str, style: str) -> dict:
