@@ -43,6 +43,9 @@ class FakeAnswerer:
     def __init__(self):
         self.calls = []
 
+    def search(self, question: str, k: int, mode: str = "hybrid", llm=None) -> Retrieval:
+        return self.retriever.retrieve(question, k, mode)
+
     def answer(self, question: str, k=None, history=None, llm=None, mode="hybrid") -> Answer:
         self.calls.append((question, history, llm, mode))
         if "unknown" in question:

@@ -28,6 +28,7 @@ LLM_CHOICES = ("local", "openai", "extractive")
 HEAD_CHARS = {"zh": 12, "en": 40}  # enough of an answer to tell whether the model is refusing
 OVERRULED = ("the language model found no answer in its short excerpts, but retrieval matched strongly: "
              "quoting the best-matching sentences instead")
+TRANSLATIONS_KEPT = 512
 CLOSE_SHARE = 0.5  # prompt only the posts whose fused score is at least this share of the best one
 
 
@@ -52,6 +53,7 @@ class Answerer:
         self.retriever = retriever or Retriever(settings, embedder)
         self._backends: dict[str, ChatBackend] = {}
         self._backends_lock = threading.Lock()
+        self._translations: dict[tuple[str, str], str | None] = {}  # (backend, question) -> its Chinese search
 
     def backend(self, name: str) -> ChatBackend:
         """The generation backend ``name``, loaded once; raises ``LLMUnavailable``."""
@@ -155,10 +157,17 @@ class Answerer:
         """``question`` in Chinese by the answering model (the local one for extractive answers), or None when no
         model can run or its reply is not a Chinese question."""
         start = time.perf_counter()
-        try:
-            result = translate_question(self.backend("local" if llm == extractive.NAME else llm), question)
-        except LLMUnavailable:
-            result = None
+        name = "local" if llm == extractive.NAME else llm
+        if (name, question) in self._translations:
+            result = self._translations[name, question]
+        else:
+            try:
+                result = translate_question(self.backend(name), question)
+            except LLMUnavailable:
+                result = None
+            if len(self._translations) >= TRANSLATIONS_KEPT:
+                self._translations.clear()
+            self._translations[name, question] = result
         if timings is not None:
             timings["translate_ms"] = round((time.perf_counter() - start) * 1000, 1)
         return result

@@ -148,7 +148,7 @@ def _bench_translation(answerer, questions: list[str]) -> dict:
 def _bench_answers(answerer, questions: list[str], llm: str, style: str) -> dict:
     """Time to sources, to the model's first token and to the whole answer, with the model's measured prompt
     reading and writing rates on this machine."""
-    first, total, sources, lengths, reading, writing, prompt = [], [], [], [], [], [], []
+    first, total, sources, lengths, reading, writing, prompt, translate = [], [], [], [], [], [], [], []
     for question in questions:
         answer = answerer.answer(question, llm=llm)
         if answer.refused:
@@ -158,6 +158,7 @@ def _bench_answers(answerer, questions: list[str], llm: str, style: str) -> dict
         t = answer.timings
         first += [t["first_token_ms"]] if "first_token_ms" in t else []
         sources += [t["sources_ms"]] if "sources_ms" in t else []
+        translate += [t["translate_ms"]] if "translate_ms" in t else []
         total.append(t["total_ms"])
         lengths.append(len(answer.answer))
         if t.get("read_tokens_per_s"):
@@ -171,4 +172,5 @@ def _bench_answers(answerer, questions: list[str], llm: str, style: str) -> dict
             "first_token_ms": _percentiles(first or [0]), "total_ms": _percentiles(total),
             "prompt_tokens": _percentiles(prompt or [0]), "read_tokens_per_s": _percentiles(reading or [0]),
             "write_tokens_per_s": _percentiles(writing or [0]),
-            "answer_chars_mean": round(sum(lengths) / len(lengths))}
+            "answer_chars_mean": round(sum(lengths) / len(lengths)),
+            **({"translate_ms": _percentiles(translate)} if translate else {})}  # English questions, before reading
