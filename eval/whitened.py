@@ -119,6 +119,7 @@ class WhitenedVariant:
             raise KeyError(f"unknown variant {name!r}: the raw vectors have {dim} dimensions ({mode}-raw{dim})")
         self.name, self.mode, self.setting = name, mode, setting
         self.built = context.vector_lab.build(setting)
+        self.answerer = context.answerer
         self.retriever = context.answerer.retriever.with_index(self.built.index)
         self.settings = context.settings
 
@@ -142,7 +143,8 @@ class WhitenedVariant:
     def search(self, query: str, k: int) -> Any:
         from eval.variants import ranking_of
 
-        return ranking_of(self.retriever.retrieve(query, k, mode=self.mode), query, self.settings)
+        also = self.answerer.searched_as(query)  # as the app searches (an English question also in Chinese)
+        return ranking_of(self.retriever.retrieve(query, k, mode=self.mode, also=also), query, self.settings)
 
 
 def make(name: str) -> Any:

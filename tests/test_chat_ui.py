@@ -78,6 +78,16 @@ def test_answer_streams_then_cites_with_a_sources_panel(handlers):
     assert retrieved.count("· score ") == retrieved.count('<details class="kexue-passage">') >= 3
 
 
+def test_an_english_question_s_sources_are_replaced_after_its_chinese_search(handlers):
+    question = "Why do we need residual connections to train very deep networks?"
+    updates = list(handlers.respond(question, [], 5, "extractive", False))
+    panels = [panel for _, panel, _ in updates if isinstance(panel, str)]
+    gists = [chat[-1]["content"] for chat, panel, _ in updates if isinstance(panel, str) and len(chat) == 2]
+    assert len(panels) == 3, "the English search's evidence, the combined search's, then the answer's sources"
+    assert "searching the posts again" in gists[0] and "also searched in Chinese as" in gists[1]
+    assert "https://kexue.fm/archives/8994" in panels[1] and "https://kexue.fm/archives/8994" in panels[2]
+
+
 def test_follow_up_uses_the_earlier_question(handlers):
     alone, _ = _final(list(handlers.respond("它和BYOL有什么区别？", [], 5, "extractive", False)))
     assert "科学空间的文章没有涉及这个问题" in alone[-1]["content"]

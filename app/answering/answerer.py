@@ -175,9 +175,12 @@ class Answerer:
     def search(self, question: str, k: int, mode: str = "hybrid", llm: str | None = None) -> Retrieval:
         """What an answer to ``question`` (standalone) is written from, the Chinese search of an English question
         included (the retrieval-only evaluation measures this)."""
+        return self.retriever.retrieve(question, k, mode, also=self.searched_as(question, llm))
+
+    def searched_as(self, question: str, llm: str | None = None) -> str | None:
+        """The Chinese search of an English question (None for a Chinese one or with ``translate_english`` off)."""
         llm = llm or self.settings.llm
-        translation = self.translation(question, llm) if self.translates(detect_language(question), llm) else None
-        return self.retriever.retrieve(question, k, mode, also=translation)
+        return self.translation(question, llm) if self.translates(detect_language(question), llm) else None
 
     def evidence(self, question: str, retrieval: Retrieval, llm: str) -> list[Source]:
         """The excerpts the answer is written from, numbered 1..n: the posts whose fused score is at least half
