@@ -118,7 +118,8 @@ def bench_query(settings: Settings, questions_file: Path, retrieval_queries: int
         times = [answerer.retriever.retrieve(q, settings.top_k, mode=mode).ms
                  for q in questions[:retrieval_queries]]
         result["retrieval_ms"][mode] = _percentiles(times)
-    english = [row["question"] for row in rows if row.get("lang") == "en" and not row.get("history")]
+    english = [row["question"] for row in rows
+               if row.get("lang") == "en" and not row.get("history") and row.get("answerable", True)]
     if answers and english and settings.translate_english:
         result["english_extractive"] = _bench_translation(answerer, english[:answers])
     if answers:
@@ -137,7 +138,10 @@ def _bench_translation(answerer, questions: list[str]) -> dict:
     answerer.translation(questions[0], "extractive")  # load the model and read the system prompt first
     sources, translate, total = [], [], []
     for question in questions:
-        t = answerer.answer(question, llm="extractive").timings
+        answer = answerer.answer(question, llm="extractive")
+        if answer.refused:
+            continue
+        t = answer.timings
         sources += [t["sources_ms"]] if "sources_ms" in t else []
         translate += [t["translate_ms"]] if "translate_ms" in t else []
         total.append(t["total_ms"])
