@@ -25,10 +25,15 @@ def _post(retriever: Retriever, post_id: str, rank: int, score: float) -> Source
     return Source(rank, post_id, meta["title"], meta["date"], f"https://kexue.fm/archives/{post_id}", "", score, "")
 
 
+def _evidence(retriever: Retriever, question: str, scores: dict[str, float], budget: int) -> list[Source]:
+    """The evidence chosen for ``question`` from the posts retrieved with ``scores`` (in that order)."""
+    vector = retriever.embedder.embed_queries([question])[0]
+    posts = [_post(retriever, post_id, rank, score) for rank, (post_id, score) in enumerate(scores.items(), start=1)]
+    return select_evidence(question, posts, retriever.index, vector, budget, retriever.embedder)
+
+
 def test_a_weakly_retrieved_post_gives_no_evidence_beside_the_one_that_answers(retriever):
-    vector = retriever.embedder.embed_queries([MH])[0]
-    posts = [_post(retriever, "8084", 1, 0.040), _post(retriever, "1661", 2, 0.024)]
-    given = select_evidence(MH, posts, retriever.index, vector, 1500, retriever.embedder)
+    given = _evidence(retriever, MH, {"8084": 0.040, "1661": 0.024}, 1500)
     assert given and {g.post_id for g in given} == {"8084"}
     assert [g.rank for g in given] == list(range(1, len(given) + 1))
     assert any("\\min\\left(1" in g.text for g in given), "the acceptance rule is quoted"
@@ -36,9 +41,7 @@ def test_a_weakly_retrieved_post_gives_no_evidence_beside_the_one_that_answers(r
 
 def test_posts_retrieved_alike_share_the_evidence(retriever):
     question = "文本生成里的拒绝采样是怎么做的？MCMC的Metropolis采样又是怎么做的？"
-    vector = retriever.embedder.embed_queries([question])[0]
-    posts = [_post(retriever, "8062", 1, 0.033), _post(retriever, "8084", 2, 0.032)]
-    given = select_evidence(question, posts, retriever.index, vector, 2000, retriever.embedder)
+    given = _evidence(retriever, question, {"8062": 0.033, "8084": 0.032}, 2000)
     assert {g.post_id for g in given} == {"8062", "8084"}
 
 
@@ -67,8 +70,6 @@ def test_a_code_question_quotes_the_posts_code_block(retriever):
 
 def test_a_question_about_two_posts_quotes_both_however_far_apart_they_scored(retriever):
     question = "SimCSE和RoFormer-Sim（SimBERTv2）分别相对SimBERT做了哪些改动？"
-    vector = retriever.embedder.embed_queries([question])[0]
-    posts = [_post(retriever, "8348", 1, 0.040), _post(retriever, "8454", 2, 0.020)]
-    given = select_evidence(question, posts, retriever.index, vector, 2500, retriever.embedder)
+    given = _evidence(retriever, question, {"8348": 0.040, "8454": 0.020}, 2500)
     assert {g.post_id for g in given} == {"8348", "8454"}
     assert given[0].post_id == "8348"
