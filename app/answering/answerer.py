@@ -107,7 +107,7 @@ class Answerer:
             text = REFUSAL[lang]
             yield text
         else:
-            translating = self.translates(lang, llm)
+            translating = self.translates(lang)
             given = self.evidence(standalone, retrieval, llm)
             yield self._evidence_event(standalone, lang, given, llm, pending=translating)
             timings["sources_ms"] = round((time.perf_counter() - start) * 1000, 1)
@@ -149,7 +149,7 @@ class Answerer:
                      extra={"standalone_question": standalone, "dense_top": retrieval.dense_top,
                             "bm25_top": retrieval.bm25_top, **trace})
 
-    def translates(self, lang: str, llm: str) -> bool:
+    def translates(self, lang: str) -> bool:
         """Whether a question in ``lang`` is also searched in Chinese (setting ``translate_english``)."""
         return lang == "en" and self.settings.translate_english
 
@@ -180,7 +180,7 @@ class Answerer:
     def searched_as(self, question: str, llm: str | None = None) -> str | None:
         """The Chinese search of an English question (None for a Chinese one or with ``translate_english`` off)."""
         llm = llm or self.settings.llm
-        return self.translation(question, llm) if self.translates(detect_language(question), llm) else None
+        return self.translation(question, llm) if self.translates(detect_language(question)) else None
 
     def evidence(self, question: str, retrieval: Retrieval, llm: str) -> list[Source]:
         """The excerpts the answer is written from, numbered 1..n: the posts whose fused score is at least half
@@ -201,7 +201,7 @@ class Answerer:
         try:
             backend = self.backend(llm)
         except LLMUnavailable:
-            return Evidence(given, gist)
+            return Evidence(given, gist, searched_as=searched_as)
         tokens = backend.count_new_tokens(answer_messages(question, lang, given))
         rate = backend.reading_rate
         return Evidence(given, gist, tokens, round(tokens / rate, 1) if rate else None, searched_as=searched_as)

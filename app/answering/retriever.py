@@ -1,4 +1,5 @@
-"""Retrieve passages for a question: dense FAISS search and jieba BM25, fused by reciprocal rank, one post per slot."""
+"""Retrieve passages for a question: dense FAISS search and jieba BM25, fused by score (Chinese questions, or an
+English one searched with its Chinese translation too) or by reciprocal rank (English alone), one post per slot."""
 
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ PASSAGE_CANDIDATES = 8
 SUPPORT_SHARE = 0.3
 SUPPORTING_CHUNKS = 2
 # A Chinese question's chunks are fused by their scores, each search's scaled to [0, 1] over its candidates, dense
-# weighted this much; an English one's by rank (RRF). Measured on both question sets (BENCH.md): score fusion raises
-# Chinese hybrid hit@1 on both (0.929 -> 0.957, 0.899 -> 0.924) and does not help English questions on both, whose
-# cross-lingual cosines sit on another scale.
+# weighted this much; an English one's by rank (RRF) when searched alone. Measured on both question sets (BENCH.md):
+# score fusion raises Chinese hybrid hit@1 on both (0.929 -> 0.957, 0.899 -> 0.924) and does not help English
+# questions searched alone on both, whose cross-lingual cosines sit on another scale. An English question searched
+# with its Chinese translation too has all four searches fused by score, each query's pair weighted so, halved.
 DENSE_WEIGHT = 0.55
 
 

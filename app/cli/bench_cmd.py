@@ -135,7 +135,7 @@ def bench_query(settings: Settings, questions_file: Path, retrieval_queries: int
 def _bench_translation(answerer, questions: list[str]) -> dict:
     """English questions answered extractively: sources from the English search, the local model's translation,
     the answer after the second (Chinese) search."""
-    answerer.translation(questions[0], "extractive")  # load the model and read the system prompt first
+    answerer.backend("local")  # load the model and read its system prompt first (no translation is cached)
     sources, translate, total = [], [], []
     for question in questions:
         answer = answerer.answer(question, llm="extractive")
