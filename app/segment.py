@@ -25,6 +25,9 @@ _HAN = re.compile(r"([\u4e00-\u9fff]+)")
 _COMPOUND = re.compile(r"[a-z0-9]+(?:[._\-][a-z0-9]+)*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _PART_SPLIT = re.compile(r"[._\-]")
+# jieba's part-of-speech tags for proper names: people (nr), transliterated names (nrt), other proper nouns (nz)
+NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "nz"})
+_HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
 def _spell(match: re.Match) -> str:
@@ -70,6 +73,7 @@ class Segmenter:
     def __init__(self, words: dict[str, int] | None = None):
         self.words = dict(words or {})
         self._jieba = None
+        self._tagger = None
 
     @property
     def jieba(self):
@@ -86,6 +90,16 @@ class Segmenter:
             elif run:
                 out.extend(english_tokens(run))
         return out
+
+    def names_of(self, text: str) -> list[str]:
+        """The Chinese proper names in ``text`` as jieba's tagger sees them (纳什, 莫比乌斯, 卡尔曼滤波), each once; the
+        blog's own terms (the user dictionary) carry no tag, so they are never names."""
+        if self._tagger is None:
+            import jieba.posseg
+
+            self._tagger = jieba.posseg.POSTokenizer(self.jieba)
+        names = (w for w, tag in self._tagger.lcut(unicodedata.normalize("NFKC", text)) if tag in NAME_TAGS)
+        return list(dict.fromkeys(w for w in names if _HAN_NAME.fullmatch(w)))
 
     def save(self, folder: Path) -> None:
         lines = (f"{word} {freq}\n" for word, freq in sorted(self.words.items()))

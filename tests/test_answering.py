@@ -161,6 +161,19 @@ def test_a_question_whose_names_the_corpus_never_writes_is_not_covered(answerer)
     assert not answerer.answer("How does DP-SGD clip per-example gradients?", llm="extractive").citations
 
 
+def test_a_chinese_name_the_corpus_never_writes_is_not_covered(answerer):
+    """纳什 and 莫比乌斯 occur in no post; 黎曼 and 费曼 do. A name the corpus lacks is refused unless BM25 matches the
+    rest so strongly that it is a side remark, as for English names."""
+    index, settings = answerer.retriever.index, answerer.settings
+    nash = "博弈论里纳什均衡的存在性是怎么用不动点定理证明的？"
+    assert unknown_names(nash, index) == ["纳什"]
+    assert not is_covered(answerer.retriever.retrieve(nash, 5), "zh", settings)
+    assert unknown_names("莫比乌斯带为什么只有一个面？", index)
+    assert unknown_names("费曼路径积分和薛定谔方程有什么关系？", index) == []
+    riemann = "黎曼几何里测地线方程怎么用变分法推出来？联络系数（Christoffel符号）的表达式是什么？"
+    assert is_covered(answerer.retriever.retrieve(riemann, 5), "zh", settings), "a known name beside, strong BM25"
+
+
 def test_an_english_question_is_searched_again_in_chinese(answerer):
     """The sources come at once from the English search, then again after the local model's translation."""
     question = "Why does the biased sample variance divide by n-1 rather than n?"

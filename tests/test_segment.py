@@ -65,3 +65,11 @@ def test_the_user_dictionary_keeps_named_corpus_terms_whole(plain):
 def test_a_term_needs_two_posts(plain):
     post = _post_text("kexue-md", "11736.md")
     assert "谱范数" not in userdict.build([post], TermTable.mine([post]))
+
+
+def test_chinese_proper_names_are_found_and_the_blogs_terms_are_not_names():
+    segmenter = Segmenter({"旋转位置编码": 50})
+    assert segmenter.names_of("博弈论里纳什均衡怎么证明？卡尔曼滤波呢？") == ["纳什", "卡尔曼滤波"]
+    assert segmenter.names_of("费曼和薛定谔，费曼") == ["费曼", "薛定谔"], "each name once"
+    assert segmenter.names_of("苏剑林提出的旋转位置编码（RoPE）") == ["苏剑林"], "a user-dictionary term is no name"
+    assert segmenter.names_of("为什么梯度会消失？") == []

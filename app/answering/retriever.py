@@ -111,7 +111,7 @@ class Retriever:
         self.embedder = embedder
         self.expand_terms = settings.expand_terms
         self.index = load_index(settings.index_dir, embedder.as_llama_index())
-        self.index.bm25  # noqa: B018  (load now, not during the first question)
+        self.index.bm25.tokenizer.segmenter.names_of("")  # load BM25 and the name tagger now, not at the first question
         if self.expand_terms:
             self.index.terms  # noqa: B018
 
@@ -143,9 +143,10 @@ class Retriever:
                                       meta["section"], round(score, 5), node.text, bool(meta.get("excerpt"))))
         from app.answering.refusal import names_in, unknown_names
 
+        names = names_in(query, self.index.bm25.tokenizer.segmenter)
         return Retrieval(sources[:k], (time.perf_counter() - start) * 1000, ranking.dense_top, ranking.bm25_top,
-                         ranking.vector, unknown_names(query, self.index), bool(self.index.manifest.get("embedded")),
-                         names_in(query))
+                         ranking.vector, unknown_names(query, self.index, names),
+                         bool(self.index.manifest.get("embedded")), names)
 
     def rank_posts(self, query: str, mode: str = "hybrid", allowed: Container[str] | None = None,
                    depth: int = CANDIDATES, also: str | None = None) -> PostRanking:
