@@ -26,7 +26,8 @@ def problems(path: Path) -> list[str]:
     return info.value.problems
 
 
-@pytest.mark.parametrize(("name", "count", "answerable"), [("kexue.jsonl", 174, 160), ("heldout.jsonl", 132, 116)])
+@pytest.mark.parametrize(("name", "count", "answerable"), [("kexue.jsonl", 174, 160), ("heldout.jsonl", 132, 116),
+                                                          ("fresh/fresh.jsonl", 86, 75)])
 def test_project_question_sets_load(name: str, count: int, answerable: int):
     questions = load_questions([PROJECT / "eval" / "questions" / name])
     assert len(questions) == count
@@ -43,6 +44,15 @@ def test_the_two_sets_share_no_post():
     assert sum(q.lang == "en" for q in heldout) >= 30
     assert sum(q.extra.get("style") == "keyword" for q in heldout) >= 20
     assert sum(not q.answerable for q in heldout) >= 15
+
+
+def test_the_fresh_sets_questions_are_about_posts_the_other_sets_do_not_use():
+    sets = [load_questions([PROJECT / "eval" / "questions" / name]) for name in ("kexue.jsonl", "heldout.jsonl")]
+    used = {p for questions in sets for q in questions for p in q.relevant}
+    fresh = load_questions([PROJECT / "eval" / "questions" / "fresh" / "fresh.jsonl"])
+    assert not {q.relevant[0] for q in fresh if q.answerable} & used
+    assert sum(q.lang == "en" and q.answerable for q in fresh) >= 30
+    assert sum(q.extra.get("style") == "keyword" for q in fresh) >= 15
 
 
 def test_extra_fields_are_kept_and_blank_lines_skipped(tmp_path: Path):
