@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.answering.retriever import SUPPORTING_CHUNKS, Retriever, post_score, rrf, score_fusion
+from app.answering.retriever import SUPPORTING_CHUNKS, Retriever, post_fusion, post_score, rrf, score_fusion
 
 
 def test_rrf_sums_reciprocal_ranks_over_the_rankings():
@@ -36,6 +36,22 @@ def test_score_fusion_scales_each_ranking_and_weighs_them():
     assert score_fusion([[("x#0", 3.0)], []], [0.5, 0.5]) == {"x#0": 0.5}, "a single hit scales to 1"
 
 
+def test_a_post_matched_by_one_section_in_dense_and_another_in_bm25_gets_both():
+    dense = [("steady#1", 0.92), ("lucky#0", 0.91), ("x#0", 0.80)]
+    bm25 = [("steady#5", 20.0), ("lucky#0", 19.0), ("x#0", 2.0)]
+    by_chunk = score_fusion([dense, bm25], [0.55, 0.45])
+    assert max(by_chunk, key=by_chunk.get) == "lucky#0", "chunk by chunk, steady's two matches are split"
+    by_post = post_fusion([dense, bm25], [0.55, 0.45])
+    assert by_post["steady"] == pytest.approx(1.0) and by_post["steady"] > by_post["lucky"] > by_post["x"] == 0.0
+
+
+def test_post_fusion_counts_a_few_supporting_chunks_within_each_search():
+    dense = [("a#0", 1.0), ("b#0", 0.9), ("b#1", 0.9), ("b#2", 0.9), ("b#3", 0.9), ("c#0", 0.0)]
+    fused = post_fusion([dense], [1.0], share=0.5)
+    assert fused["b"] > fused["a"] and fused["c"] == 0.0
+    assert post_fusion([dense], [1.0], share=0.0)["a"] == pytest.approx(1.0), "share 0 keeps the best chunk"
+
+
 def test_chinese_questions_fuse_scores_and_english_ones_ranks(monkeypatch):
     calls = []
     retriever = Retriever.__new__(Retriever)
@@ -49,6 +65,8 @@ def test_chinese_questions_fuse_scores_and_english_ones_ranks(monkeypatch):
     monkeypatch.setattr("app.answering.retriever.score_fusion", lambda r, w: calls.append("score") or {"a#0": 1.0})
     monkeypatch.setattr("app.answering.retriever.rrf", lambda r: calls.append("rank") or {"a#0": 1.0})
     retriever.rank_posts("SimSiam为什么不退化")
+    assert calls and set(calls) == {"score"}
+    calls.clear()
     retriever.rank_posts("Why does SimSiam not collapse?")
     retriever.rank_posts("SimSiam为什么不退化", mode="dense")
-    assert calls == ["score", "rank", "rank"]
+    assert calls == ["rank", "rank"]

@@ -18,6 +18,7 @@ QUESTION = "Why is the unbiased sample variance divided by n-1 instead of n?"
     (QUESTION, None),  # echoed in English
     ("", None),
     ("因为" + "用样本均值代替真实均值会少估计方差，所以要乘以n/(n-1)来修正偏差，" * 3, None),  # an answer, too long
+    ("样本方差译成中文说法，英文缩写、模型名和公式保留原文。只输出译文", None),  # the instruction copied
 ])
 def test_only_a_chinese_question_of_the_question_s_length_is_kept(reply, expected):
     assert clean_translation(reply, QUESTION) == expected

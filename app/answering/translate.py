@@ -11,11 +11,12 @@ import re
 from typing import Any
 
 from app.answering.language import detect_language
-from app.answering.prompt import translate_messages
+from app.answering.prompt import TRANSLATE, translate_messages
 
 MAX_TOKENS = 96
 _LABEL = re.compile(r"^\s*(译文|翻译|中文|问题)\s*[:：]\s*")
 _QUOTES = "\"“”'‘’「」"
+_ECHO = 6  # a reply sharing this many characters in a row with the instruction repeats it instead of translating
 
 
 def clean_translation(reply: str, question: str) -> str | None:
@@ -24,9 +25,14 @@ def clean_translation(reply: str, question: str) -> str | None:
     if not lines:
         return None
     text = _LABEL.sub("", lines[0]).strip().strip(_QUOTES).strip()
-    if len(text) < 4 or len(text) > len(question) + 40 or detect_language(text) != "zh":
+    if len(text) < 4 or len(text) > len(question) + 40 or detect_language(text) != "zh" or _echoes(text):
         return None
     return text
+
+
+def _echoes(text: str) -> bool:
+    """Whether ``text`` repeats a piece of the instruction (the model copied the prompt)."""
+    return any(TRANSLATE[i:i + _ECHO] in text for i in range(len(TRANSLATE) - _ECHO + 1))
 
 
 def translate_question(backend: Any, question: str) -> str | None:
