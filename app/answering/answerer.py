@@ -116,7 +116,8 @@ class Answerer:
                 translation = self.translation(standalone, llm, timings)
                 if translation:
                     trace["searched_as"] = translation
-                    retrieval = self.retriever.retrieve(standalone, k or self.settings.top_k, mode, also=translation)
+                    retrieval = self.retriever.retrieve(standalone, k or self.settings.top_k, mode, also=translation,
+                                                        vector=retrieval.query_vector)
                     focus = f"{standalone} {translation}"
                     given = self.evidence(focus, retrieval, llm)
                 yield self._evidence_event(focus, lang, given, llm, searched_as=translation or "")

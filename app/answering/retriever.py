@@ -143,14 +143,14 @@ class Retriever:
         return other
 
     def retrieve(self, query: str, k: int, mode: str = "hybrid", per_post: int = 1,
-                 also: str | None = None) -> Retrieval:
+                 also: str | None = None, vector: Any = None) -> Retrieval:
         """Top ``k`` passages, at most ``per_post`` from any one post. ``also`` (the question in another language,
         see ``translate``) is searched too, its rankings fused with the query's; the refusal signals stay the
-        query's own."""
+        query's own. ``vector``: the query's raw embedding when an earlier search of it has one."""
         if mode not in MODES:
             raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
         start = time.perf_counter()
-        ranking = self.rank_posts(query, mode, also=also)
+        ranking = self.rank_posts(query, mode, also=also, vector=vector)
         sources: list[Source] = []
         for post in ranking.posts[:k]:
             node_ids, score = ranking.chunks[post], ranking.scores[post]
@@ -166,11 +166,12 @@ class Retriever:
                          bool(self.index.manifest.get("embedded")), names)
 
     def rank_posts(self, query: str, mode: str = "hybrid", allowed: Container[str] | None = None,
-                   depth: int = CANDIDATES, also: str | None = None) -> PostRanking:
+                   depth: int = CANDIDATES, also: str | None = None, vector: Any = None) -> PostRanking:
         """Posts ranked by fusing the ``depth`` best chunks of each search. With ``allowed`` (post ids) each search
         keeps only those posts' chunks, looked for among every row (exact search of a few thousand rows takes
         milliseconds), so a narrow filter still gets its ``depth`` chunks. With ``also`` every search runs for it
-        too, and all rankings are fused by score (a Chinese query's weights, the two queries alike)."""
+        too, and all rankings are fused by score (a Chinese query's weights, the two queries alike). ``vector``: the
+        query's raw embedding if already computed."""
         searched = depth if allowed is None else len(self.index.row_ids)
 
         def kept(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -181,7 +182,7 @@ class Retriever:
         rankings: list[list[tuple[str, float]]] = []
         weights: list[float] = []  # each search's weight when fused by score
         if mode in ("hybrid", "dense"):
-            ranking.vector = self.embedder.embed_queries([query])[0]
+            ranking.vector = self.embedder.embed_queries([query])[0] if vector is None else vector
             hits = self.index.search_ids(ranking.vector, searched)
             rankings.append(kept(hits))
             weights.append(DENSE_WEIGHT)
