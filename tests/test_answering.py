@@ -154,6 +154,8 @@ def test_a_question_whose_names_the_corpus_never_writes_is_not_covered(answerer)
     assert not is_covered(answerer.retriever.retrieve(paged, 5), "en", settings), \
         "an unknown name beside a known one (KV), and only a middling match"
     assert unknown_names("How did the blog use a GPT-style language model?", index) == []
+    assert unknown_names("RoFormer-Sim 和 roformer sim 有什么区别？", index) == [], "a compound as written, or spaced"
+    assert unknown_names("RoFormer-Simple 是什么？", index) == ["RoFormer-Simple"], "not inside a longer word"
     assert unknown_names("SimSiam为什么不退化", index) == []
     assert "weight" in index.corpus_text and "\\label{" not in index.corpus_text and "\\eqref{" not in index.corpus_text
     assert unknown_names("期望提升（EI）采集函数是怎么计算的？", index) == ["EI"], \
