@@ -67,6 +67,11 @@ def search_notice(evidence: Evidence) -> str:
     return ""
 
 
+def evidence_notices(evidence: Evidence) -> list[str]:
+    """The lines shown beside the evidence: the Chinese search of an English question, the model's reading time."""
+    return [notice for notice in (search_notice(evidence), reading_notice(evidence)) if notice]
+
+
 def support_notice(answer: Answer) -> str:
     """A line naming the sentences not backed by the excerpt they cite (marked in the text)."""
     weak = [s for s in answer.extra.get("sentences", []) if not s["supported"]]

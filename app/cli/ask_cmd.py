@@ -76,14 +76,13 @@ def ask(settings: Settings, question: str, index_dir: Path | None, top_k: int | 
 
 def _show_evidence(evidence, lang: str, for_terminal) -> None:
     """The sources first (before the answer streams), and how long the local model will read."""
-    from app.answering.render import evidence_block, reading_notice, search_notice
+    from app.answering.render import evidence_block, evidence_notices
 
     block = evidence_block(evidence, lang)
     if block:
         click.echo(for_terminal(block, "source") + "\n")
-    for notice in (search_notice(evidence), reading_notice(evidence)):
-        if notice:
-            click.echo(f"({notice})", err=True)
+    for notice in evidence_notices(evidence):
+        click.echo(f"({notice})", err=True)
 
 
 class _LineEcho:

@@ -132,49 +132,43 @@ def bench_query(settings: Settings, questions_file: Path, retrieval_queries: int
         click.echo(f"{key:<16} {value}")
 
 
+def _answered(answerer, questions: list[str], llm: str) -> list:
+    """The answers to ``questions`` that are not refusals."""
+    return [answer for answer in (answerer.answer(q, llm=llm) for q in questions) if not answer.refused]
+
+
+def _timing(answers: list, key: str) -> dict:
+    """Percentiles of one timing over the answers that have it (zeros when none has)."""
+    return _percentiles([a.timings[key] for a in answers if key in a.timings] or [0])
+
+
 def _bench_translation(answerer, questions: list[str]) -> dict:
     """English questions answered extractively: sources from the English search, the local model's translation,
     the answer after the second (Chinese) search."""
     answerer.backend("local")  # load the model and read its system prompt first (no translation is cached)
-    sources, translate, total = [], [], []
-    for question in questions:
-        answer = answerer.answer(question, llm="extractive")
-        if answer.refused:
-            continue
-        t = answer.timings
-        sources += [t["sources_ms"]] if "sources_ms" in t else []
-        translate += [t["translate_ms"]] if "translate_ms" in t else []
-        total.append(t["total_ms"])
-    return {"questions": len(total), "sources_ms": _percentiles(sources or [0]),
-            "translate_ms": _percentiles(translate or [0]), "total_ms": _percentiles(total)}
+    answers = _answered(answerer, questions, "extractive")
+    return {"questions": len(answers), "sources_ms": _timing(answers, "sources_ms"),
+            "translate_ms": _timing(answers, "translate_ms"), "total_ms": _percentiles([a.timings["total_ms"]
+                                                                                       for a in answers])}
 
 
 def _bench_answers(answerer, questions: list[str], llm: str, style: str) -> dict:
     """Time to sources, to the model's first token and to the whole answer, with the model's measured prompt
     reading and writing rates on this machine."""
-    first, total, sources, lengths, reading, writing, prompt, translate = [], [], [], [], [], [], [], []
-    for question in questions:
-        answer = answerer.answer(question, llm=llm)
-        if answer.refused:
-            continue
+    answers = _answered(answerer, questions, llm)
+    for answer in answers:
         if answer.llm != llm:
             raise click.ClickException(f"the {llm} model did not answer: {answer.notice}")
-        t = answer.timings
-        first += [t["first_token_ms"]] if "first_token_ms" in t else []
-        sources += [t["sources_ms"]] if "sources_ms" in t else []
-        translate += [t["translate_ms"]] if "translate_ms" in t else []
-        total.append(t["total_ms"])
-        lengths.append(len(answer.answer))
-        if t.get("read_tokens_per_s"):
-            reading.append(t["read_tokens_per_s"])
-            prompt.append(t["prompt_tokens"])
-        if t.get("write_tokens_per_s"):
-            writing.append(t["write_tokens_per_s"])
-    if not total:
+    if not answers:
         raise click.ClickException("every benchmark question was refused")
-    return {"llm": llm, "style": style, "questions": len(total), "sources_ms": _percentiles(sources or [0]),
-            "first_token_ms": _percentiles(first or [0]), "total_ms": _percentiles(total),
-            "prompt_tokens": _percentiles(prompt or [0]), "read_tokens_per_s": _percentiles(reading or [0]),
-            "write_tokens_per_s": _percentiles(writing or [0]),
-            "answer_chars_mean": round(sum(lengths) / len(lengths)),
-            **({"translate_ms": _percentiles(translate)} if translate else {})}  # English questions, before reading
+    read = [a.timings for a in answers if a.timings.get("read_tokens_per_s")]
+    written = [a.timings["write_tokens_per_s"] for a in answers if a.timings.get("write_tokens_per_s")]
+    return {"llm": llm, "style": style, "questions": len(answers), "sources_ms": _timing(answers, "sources_ms"),
+            "first_token_ms": _timing(answers, "first_token_ms"),
+            "total_ms": _percentiles([a.timings["total_ms"] for a in answers]),
+            "prompt_tokens": _percentiles([t["prompt_tokens"] for t in read] or [0]),
+            "read_tokens_per_s": _percentiles([t["read_tokens_per_s"] for t in read] or [0]),
+            "write_tokens_per_s": _percentiles(written or [0]),
+            "answer_chars_mean": round(sum(len(a.answer) for a in answers) / len(answers)),
+            **({"translate_ms": _timing(answers, "translate_ms")}  # English questions, before reading
+               if any("translate_ms" in a.timings for a in answers) else {})}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.answering import Answer, Evidence
-from app.answering.render import reading_notice, search_notice, support_notice
+from app.answering.render import evidence_notices, support_notice
 from app.chat_commands import is_command
 
 NOT_COVERED = {"zh": "科学空间的文章没有涉及这个问题：没有可以引用的出处。",
@@ -64,5 +64,5 @@ def gist_markdown(evidence: Evidence, lang: str, transform: Callable[[str], str]
     heading = "**原文摘录**（模型阅读依据时先显示）" if lang == "zh" else \
         "**Quoted from the posts** (while the model reads)"
     quote = "\n".join(f"> {line}" for line in transform(evidence.gist).splitlines() if line.strip())
-    notes = "".join(f"\n\n_{note}_" for note in (search_notice(evidence), reading_notice(evidence)) if note)
+    notes = "".join(f"\n\n_{note}_" for note in evidence_notices(evidence))
     return f"{heading}\n\n{quote}{notes}"
